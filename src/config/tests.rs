@@ -1,0 +1,119 @@
+//! Config parsing and validation: defaults, environment, and errors that name the key.
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_parts(Some(Path::new("config.toml")), text, &[])
+}
+
+fn parse_env(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Config::from_parts(Some(Path::new("config.toml")), text, &env)
+}
+
+fn err(text: &str) -> String {
+    parse(text).unwrap_err().0
+}
+
+#[test]
+fn empty_file_gives_the_documented_defaults() {
+    let c = parse("").unwrap();
+    assert_eq!(c.storage.data_dir, PathBuf::from("./data"));
+    assert_eq!(c.web.listen.to_string(), "0.0.0.0:8080");
+    assert!(c.web.public_url.is_none());
+    assert!(!c.bot_enabled());
+    assert_eq!(c.telegram.api_url.as_str(), "https://api.telegram.org/");
+    assert!(!c.smtp.enabled);
+    assert_eq!(c.smtp.port, 587);
+    assert_eq!(c.smtp.security, SmtpSecurity::Starttls);
+    assert_eq!(c.archive.time, chrono::NaiveTime::from_hms_opt(2, 30, 0).unwrap());
+    assert_eq!((c.archive.keep_daily, c.archive.keep_monthly, c.archive.keep_yearly), (14, 12, 5));
+    assert_eq!(c.ui.language, Language::Ru);
+    assert_eq!(c.ui.timezone, chrono_tz::Europe::Moscow);
+}
+
+#[test]
+fn the_shipped_config_toml_parses_to_the_defaults() {
+    let text = include_str!("../../config.toml");
+    let c = parse(text).unwrap();
+    let d = parse("").unwrap();
+    assert_eq!(format!("{:?}", c.storage), format!("{:?}", d.storage));
+    assert_eq!(format!("{:?}", c.web), format!("{:?}", d.web));
+    assert_eq!(format!("{:?}", c.telegram), format!("{:?}", d.telegram));
+    assert_eq!(format!("{:?}", c.smtp), format!("{:?}", d.smtp));
+    assert_eq!(format!("{:?}", c.archive), format!("{:?}", d.archive));
+    assert_eq!(format!("{:?}", c.ui), format!("{:?}", d.ui));
+    assert_eq!(format!("{:?}", c.log), format!("{:?}", d.log));
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_line() {
+    let e = err("[web]\nlisten = \"127.0.0.1:1\"\nlisten_port = 9\n");
+    assert!(e.contains("line 3"), "{e}");
+    assert!(e.contains("web.listen_port"), "{e}");
+    let e = err("[nonsense]\nx = 1\n");
+    assert!(e.contains("nonsense"), "{e}");
+}
+
+#[test]
+fn bad_values_are_named_with_their_key_and_line() {
+    let cases = [
+        ("[web]\nlisten = \"localhost\"\n", "web.listen", 2),
+        ("[archive]\n\ntime = \"25:99\"\n", "archive.time", 3),
+        ("[ui]\ntimezone = \"Mars/Olympus\"\n", "ui.timezone", 2),
+        ("[ui]\nlanguage = \"de\"\n", "ui.language", 2),
+        ("[telegram]\ntoken = \"nope\"\n", "telegram.token", 2),
+        ("[telegram]\nstaff_chat_id = 5\n", "telegram.staff_chat_id", 2),
+        ("[web]\npublic_url = \"http://example.org\"\n", "web.public_url", 2),
+        ("[smtp]\nfrom = \"not-an-address\"\n", "smtp.from", 2),
+        ("[log]\nkeep_days = 0\n", "log.keep_days", 2),
+    ];
+    for (text, key, line) in cases {
+        let e = err(text);
+        assert!(e.contains(key), "{text:?}: {e}");
+        assert!(e.contains(&format!("line {line}")), "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn wrong_types_and_syntax_are_refused_with_a_line() {
+    let e = err("[smtp]\nport = \"five\"\n");
+    assert!(e.contains("port") || e.contains("line 2"), "{e}");
+    let e = err("[smtp]\nsecurity = \"ssl\"\n");
+    assert!(e.contains("ssl") || e.contains("security"), "{e}");
+    let e = err("[web\nlisten=1");
+    assert!(e.contains("line 1"), "{e}");
+    assert!(!e.contains('\n'), "one line: {e}");
+}
+
+#[test]
+fn environment_overrides_and_is_named_in_errors() {
+    let c = parse_env(
+        "[web]\nlisten = \"0.0.0.0:1\"\n",
+        &[
+            ("HELPDESK_WEB_LISTEN", "127.0.0.1:9999"),
+            ("HELPDESK_TELEGRAM_TOKEN", "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            ("HELPDESK_SMTP_PASSWORD", "pw"),
+            ("HELPDESK_TELEGRAM_SUPERADMINS", "1, 2"),
+            ("HELPDESK_SMTP_ENABLED", "true"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.web.listen.to_string(), "127.0.0.1:9999");
+    assert!(c.bot_enabled());
+    assert_eq!(c.smtp.password.expose(), "pw");
+    assert_eq!(c.telegram.superadmins, vec![1, 2]);
+    assert!(c.smtp.enabled);
+    let e = parse_env("", &[("HELPDESK_SMTP_PORT", "x")]).unwrap_err().0;
+    assert!(e.contains("HELPDESK_SMTP_PORT"), "{e}");
+    let e = parse_env("", &[("HELPDESK_UI_TIMEZONE", "Nowhere")]).unwrap_err().0;
+    assert!(e.contains("HELPDESK_UI_TIMEZONE") && e.contains("ui.timezone"), "{e}");
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    let c = parse_env("", &[("HELPDESK_TELEGRAM_TOKEN", "123456:SECRETSECRETSECRETSECRETSECRETSECRET")]).unwrap();
+    let dbg = format!("{c:?}");
+    assert!(!dbg.contains("SECRETSECRET"), "{dbg}");
+    assert_eq!(c.telegram.token.masked(), "********CRET");
+}

@@ -1,0 +1,108 @@
+//! Bookkeeping records: outgoing messages (the outbox), the audit trail, the message log,
+//! editable settings, panel sessions and saved bot dialogues.
+
+use serde::{Deserialize, Serialize};
+
+use super::role::Actor;
+use super::Timestamp;
+
+/// A message waiting to be delivered. It is written in the same transaction as the change
+/// that caused it and deleted only after delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    pub id: u64,
+    pub created_at: Timestamp,
+    pub message: OutboxMessage,
+    /// Ticket the message is about, if any.
+    pub ticket_id: Option<u64>,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    /// Delivery gave up: the row stays visible until someone retries or drops it.
+    pub failed: bool,
+}
+
+/// What to deliver, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxMessage {
+    /// A text to a Telegram chat (private chat or group), optionally with inline buttons.
+    Telegram {
+        chat_id: i64,
+        text: String,
+        buttons: Vec<Vec<Button>>,
+    },
+    /// Create or refresh the ticket's card in the staff group, rendered at delivery time.
+    TicketCard { ticket_id: u64 },
+    /// An e-mail with a plain-text body and an optional HTML body.
+    Email {
+        to: String,
+        subject: String,
+        text: String,
+        html: Option<String>,
+    },
+}
+
+/// An inline button: a label and the callback data or URL it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub label: String,
+    pub data: String,
+}
+
+/// One row of the audit trail: who changed what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: u64,
+    pub at: Timestamp,
+    pub actor: Actor,
+    /// Machine name of the action, e.g. `ticket.create`.
+    pub action: String,
+    /// What it was done to, e.g. `ticket:#12`.
+    pub target: String,
+    pub detail: String,
+}
+
+/// Direction of a logged bot message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+/// Every message the bot received or sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageLog {
+    pub id: u64,
+    pub at: Timestamp,
+    pub direction: Direction,
+    pub chat_id: i64,
+    pub user_id: Option<i64>,
+    pub text: String,
+}
+
+/// An editable setting (bot texts, menu buttons, overrides), keyed by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setting {
+    pub key: String,
+    pub value: String,
+    pub updated_at: Timestamp,
+}
+
+/// A panel session; the key is the SHA-256 of the cookie value, never the value itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub token_hash: String,
+    pub login: String,
+    pub csrf: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A bot dialogue saved between updates, as JSON text, keyed by chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialogRow {
+    pub chat_id: i64,
+    pub state: String,
+}

@@ -1,0 +1,236 @@
+//! The `helpdesk` binary: parses the command line and runs one named step per command.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use helpdesk::archive::{self, Kind};
+use helpdesk::cli::{self, Command};
+use helpdesk::config::Config;
+use helpdesk::domain::Role;
+use helpdesk::{control, logging, server};
+
+/// Self-hosted office helpdesk: Telegram bot and Mini App, LAN web panel, consumables stock.
+#[derive(Parser, Debug)]
+#[command(name = "helpdesk", version, about, propagate_version = true)]
+struct Cli {
+    /// Config file (TOML). Without it, built-in defaults (see config.toml) and HELPDESK_* variables.
+    #[arg(long, global = true, env = "HELPDESK_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run everything: web panel, /healthz and /metrics, control channel (and the bot, jobs and
+    /// delivery as they are added). Stops cleanly on SIGINT/SIGTERM.
+    Serve {
+        /// Listen address, overriding web.listen (e.g. 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Data folder, overriding storage.data_dir.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Validate the config; unknown keys and bad values are named with their line.
+    CheckConfig,
+    /// Staff accounts.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCmd,
+    },
+    /// FAQ entries.
+    Faq {
+        #[command(subcommand)]
+        action: FaqCmd,
+    },
+    /// Write a snapshot archive; prints its path as the last line.
+    Snapshot {
+        #[arg(long, default_value = "manual", value_parser = parse_kind)]
+        kind: Kind,
+        /// Data folder, overriding storage.data_dir.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Check an archive's manifest and checksums.
+    Verify { archive: PathBuf },
+    /// Restore an archive into a missing or empty data folder.
+    Restore {
+        archive: PathBuf,
+        /// Target folder (must be missing or empty); defaults to storage.data_dir.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCmd {
+    /// Create a staff account; the password is read from the first line of standard input.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long, value_parser = parse_staff_role)]
+        role: Role,
+        /// Telegram user id to link, so the account acts in the staff group and private chat.
+        #[arg(long, value_name = "N")]
+        telegram_id: Option<i64>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum FaqCmd {
+    /// Import entries from CSV (question,answer[,alternatives] with a header; alternatives
+    /// separated by |) or TOML ([[faq]] question/answer/alternatives).
+    Import { file: PathBuf },
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::parse(s).ok_or_else(|| "must be manual, daily, monthly or yearly".into())
+}
+
+fn parse_staff_role(s: &str) -> Result<Role, String> {
+    match Role::parse(s) {
+        Some(r) if r.is_staff() => Ok(r),
+        _ => Err("must be admin, operator, storekeeper or superadmin".into()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    e.to_string().replace('\n', " ")
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config_path = cli.config.as_deref();
+    match cli.command {
+        Cmd::Serve { listen, data_dir } => {
+            let mut config = load_config(config_path)?;
+            if let Some(l) = listen {
+                config.web.listen = l.parse().map_err(|_| anyhow::anyhow!("--listen: '{l}' is not an address like 127.0.0.1:8080"))?;
+            }
+            if let Some(d) = data_dir {
+                config.storage.data_dir = d;
+            }
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(server::run(config))
+        }
+        Cmd::CheckConfig => {
+            let _log = logging::init_cli();
+            let config = load_config(config_path)?;
+            for w in &config.warnings {
+                eprintln!("warning: {w}");
+            }
+            match &config.source {
+                Some(p) => println!("config OK: {}", p.display()),
+                None => println!("config OK: built-in defaults (no --config given)"),
+            }
+            Ok(())
+        }
+        Cmd::Admin { action: AdminCmd::Add { login, role, telegram_id, password_stdin: _ } } => {
+            let _log = logging::init_cli();
+            let config = load_config(config_path)?;
+            let password = read_password()?;
+            with_data(&config, None, Command::AdminAdd { login, role, telegram_id, password })
+        }
+        Cmd::Faq { action: FaqCmd::Import { file } } => {
+            let _log = logging::init_cli();
+            let config = load_config(config_path)?;
+            let entries = cli::read_faq_file(&file).map_err(anyhow::Error::msg)?;
+            with_data(&config, None, Command::FaqImport { entries })
+        }
+        Cmd::Snapshot { kind, data_dir } => {
+            let _log = logging::init_cli();
+            let config = load_config(config_path)?;
+            with_data(&config, data_dir.as_deref(), Command::Snapshot { kind })
+        }
+        Cmd::Verify { archive: path } => {
+            let _log = logging::init_cli();
+            let m = archive::verify(&path)?;
+            let rows: u64 = m.tables.values().map(|t| t.rows).sum();
+            println!(
+                "OK: {} — {} archive of {}, helpdesk {}, {} tables, {rows} rows, every checksum matches",
+                path.display(),
+                m.kind,
+                m.created_at,
+                m.app_version,
+                m.tables.len()
+            );
+            Ok(())
+        }
+        Cmd::Restore { archive: path, data_dir } => {
+            let _log = logging::init_cli();
+            let config = load_config(config_path)?;
+            let dir = cli::data_dir(&config, data_dir.as_deref());
+            let r = archive::restore(&path, &dir)?;
+            for (t, n) in &r.rows {
+                println!("  {t}: {n} rows");
+            }
+            println!(
+                "restored {} ({} archive of {}) into {}; indexes rebuilt",
+                path.display(),
+                r.manifest.kind,
+                r.manifest.created_at,
+                dir.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Runs a data-changing command: through a running server's control socket when there is one,
+/// else directly on the store.
+fn with_data(config: &Config, data_dir: Option<&Path>, cmd: Command) -> anyhow::Result<()> {
+    let dir = cli::data_dir(config, data_dir);
+    if let Some(resp) = control::call(&dir, &cmd).map_err(anyhow::Error::msg)? {
+        return match resp.error {
+            None if resp.ok => {
+                for l in resp.lines {
+                    println!("{l}");
+                }
+                Ok(())
+            }
+            e => Err(anyhow::anyhow!(e.unwrap_or_else(|| "the running server refused the command".into()))),
+        };
+    }
+    let mut config = config.clone();
+    config.storage.data_dir = dir.clone();
+    server::ensure_writable(&dir)?;
+    let svc = server::open_service(&config).map_err(|e| {
+        anyhow::anyhow!("{e} (its control socket {} does not answer)", control::socket_path(&dir).display())
+    })?;
+    let lines = cli::execute(&svc, &dir, cmd).map_err(anyhow::Error::msg)?;
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut s = String::new();
+    std::io::stdin().take(4096).read_to_string(&mut s)?;
+    let line = s.lines().next().unwrap_or("").to_string();
+    if line.is_empty() {
+        anyhow::bail!("no password on standard input (pipe it in: echo 'secret' | helpdesk admin add … --password-stdin)");
+    }
+    Ok(line)
+}

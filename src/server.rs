@@ -1,0 +1,128 @@
+//! `helpdesk serve`: opens the store, prints the first-run setup link, starts the web server
+//! and the control channel, and stops cleanly on SIGINT/SIGTERM.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use tokio::net::TcpListener;
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::service::{Service, ServiceConfig};
+use crate::store::{Store, StoreError};
+use crate::web::{AppState, BotState, Health};
+use crate::{control, logging, web};
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let data_dir = config.storage.data_dir.clone();
+    ensure_writable(&data_dir)?;
+    let _log = logging::init_server(&config.log, &data_dir.join("logs"))?;
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    let service = open_service(&config)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        data_dir = %data_dir.display(),
+        config = %config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into()),
+        "helpdesk starting"
+    );
+
+    let listener = TcpListener::bind(config.web.listen)
+        .await
+        .map_err(|e| anyhow!("cannot listen on {}: {e}", config.web.listen))?;
+    let addr = listener.local_addr()?;
+
+    if let Some(token) = service.begin_setup()? {
+        let base = setup_base(&config, addr);
+        println!("No staff account exists yet. Open this one-time link to create the first administrator:");
+        println!("  {base}/setup/{token}");
+        println!("(or run: helpdesk admin add --login NAME --role admin --password-stdin)");
+        tracing::info!("one-time setup link printed on stdout");
+    }
+
+    let health = Arc::new(Health::default());
+    if config.bot_enabled() {
+        // The Telegram adapter is not part of this build yet: say so instead of pretending.
+        tracing::warn!("telegram.token is set, but this build has no Telegram bot yet; the bot stays off");
+        health.set_bot(BotState::Disabled);
+    } else {
+        tracing::info!("Telegram bot is off: set telegram.token (or HELPDESK_TELEGRAM_TOKEN) to turn it on");
+        health.set_bot(BotState::Disabled);
+    }
+
+    let control = match control::bind(&data_dir) {
+        Ok(l) => Some(tokio::spawn(control::serve(l, service.clone(), data_dir.clone()))),
+        Err(e) => {
+            tracing::warn!("control socket unavailable ({e}); CLI commands must wait until the server stops");
+            None
+        }
+    };
+
+    let state = AppState { service: service.clone(), health, started_at: std::time::Instant::now() };
+    println!("helpdesk {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    tracing::info!(%addr, "web panel listening");
+    launch(state, listener, shutdown_signal()).await;
+
+    if let Some(c) = control {
+        c.abort();
+    }
+    let _ = std::fs::remove_file(control::socket_path(&data_dir));
+    tracing::info!("helpdesk stopped");
+    Ok(())
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes.
+pub async fn launch(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
+    warp::serve(web::routes(state)).incoming(listener).graceful(shutdown).run().await;
+}
+
+/// Opens the store, saying clearly what to do when another process holds it.
+pub fn open_service(config: &Config) -> anyhow::Result<Service> {
+    let data_dir = &config.storage.data_dir;
+    let store = Store::open(data_dir).map_err(|e| match e {
+        StoreError::Locked(p) => anyhow!(
+            "another helpdesk is already running on this data folder ({} is locked); stop it first or use another storage.data_dir",
+            p.display()
+        ),
+        other => anyhow!(other),
+    })?;
+    let cfg = ServiceConfig {
+        staff_chat_id: config.telegram.staff_chat_id,
+        default_language: config.ui.language,
+        email_enabled: config.smtp.enabled,
+    };
+    Ok(Service::new(store, Arc::new(SystemClock), cfg))
+}
+
+/// Creates the data folder and checks it can be written, with a message that says which.
+pub fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| anyhow!("the data folder {} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn setup_base(config: &Config, addr: SocketAddr) -> String {
+    if let Some(u) = &config.web.public_url {
+        return u.as_str().trim_end_matches('/').to_string();
+    }
+    let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
+    format!("http://{host}:{}", addr.port())
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received, stopping"),
+        _ = int.recv() => tracing::info!("SIGINT received, stopping"),
+    }
+}

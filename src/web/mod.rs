@@ -1,0 +1,203 @@
+//! The HTTP side: `/healthz`, `/metrics` (and, as it grows, the panel, the Mini App and the
+//! JSON API). Built with warp; pages with maud.
+//!
+//! **Architecture invariant:** only this module knows warp and maud; handlers call
+//! [`crate::service`] and hold no business rule.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use serde::Serialize;
+use warp::Filter;
+use warp::http::StatusCode;
+
+use crate::service::Service;
+use crate::store::Reads;
+
+/// State of the Telegram bot as `/healthz` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum BotState {
+    Disabled = 0,
+    Polling = 1,
+    Webhook = 2,
+    Error = 3,
+}
+
+impl BotState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BotState::Disabled => "disabled",
+            BotState::Polling => "polling",
+            BotState::Webhook => "webhook",
+            BotState::Error => "error",
+        }
+    }
+
+    fn from_u8(v: u8) -> BotState {
+        match v {
+            1 => BotState::Polling,
+            2 => BotState::Webhook,
+            3 => BotState::Error,
+            _ => BotState::Disabled,
+        }
+    }
+}
+
+/// Live health facts shared between the parts of the server.
+#[derive(Debug, Default)]
+pub struct Health {
+    bot: AtomicU8,
+}
+
+impl Health {
+    pub fn set_bot(&self, s: BotState) {
+        self.bot.store(s as u8, Ordering::Relaxed);
+    }
+    pub fn bot(&self) -> BotState {
+        BotState::from_u8(self.bot.load(Ordering::Relaxed))
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub health: Arc<Health>,
+    pub started_at: std::time::Instant,
+}
+
+#[derive(Serialize)]
+struct HealthBody {
+    status: &'static str,
+    version: &'static str,
+    db: String,
+    bot: &'static str,
+    outbox_pending: u64,
+    outbox_failed: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    failing: Vec<String>,
+}
+
+/// All routes of the server.
+pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+    let with_state = warp::any().map(move || state.clone());
+    let healthz = warp::path!("healthz").and(warp::get()).and(with_state.clone()).then(healthz);
+    let metrics = warp::path!("metrics").and(warp::get()).and(with_state.clone()).then(metrics);
+    healthz
+        .or(metrics)
+        .recover(handle_rejection)
+        .with(warp::reply::with::headers(security_headers()))
+}
+
+fn security_headers() -> warp::http::HeaderMap {
+    let mut h = warp::http::HeaderMap::new();
+    h.insert("x-content-type-options", "nosniff".parse().expect("static header"));
+    h.insert("x-frame-options", "DENY".parse().expect("static header"));
+    h.insert("referrer-policy", "same-origin".parse().expect("static header"));
+    h
+}
+
+async fn healthz(state: AppState) -> warp::reply::Response {
+    let svc = state.service.clone();
+    let facts = tokio::task::spawn_blocking(move || -> Result<(u64, u64), String> {
+        svc.db_ok().map_err(|e| e.to_string())?;
+        svc.read().and_then(|tx| Ok(tx.outbox_counts()?)).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("health check panicked: {e}")));
+    let bot = state.health.bot();
+    let mut failing = Vec::new();
+    let (db, pending, failed) = match facts {
+        Ok((p, f)) => ("ok".to_string(), p, f),
+        Err(e) => {
+            failing.push("db".to_string());
+            (format!("error: {e}"), 0, 0)
+        }
+    };
+    if bot == BotState::Error {
+        failing.push("bot".to_string());
+    }
+    let ok = failing.is_empty();
+    let body = HealthBody {
+        status: if ok { "ok" } else { "error" },
+        version: env!("CARGO_PKG_VERSION"),
+        db,
+        bot: bot.as_str(),
+        outbox_pending: pending,
+        outbox_failed: failed,
+        failing,
+    };
+    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    warp::reply::with_status(warp::reply::json(&body), code).into_response()
+}
+
+use warp::Reply;
+
+async fn metrics(state: AppState) -> warp::reply::Response {
+    let svc = state.service.clone();
+    let uptime = state.started_at.elapsed().as_secs_f64();
+    let bot = state.health.bot();
+    let text = tokio::task::spawn_blocking(move || -> Result<String, String> {
+        let tx = svc.read().map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        out.push_str("# HELP helpdesk_up 1 when the database answers.\n# TYPE helpdesk_up gauge\nhelpdesk_up 1\n");
+        out.push_str(&format!(
+            "# HELP helpdesk_info Build information.\n# TYPE helpdesk_info gauge\nhelpdesk_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        ));
+        out.push_str(&format!(
+            "# HELP helpdesk_uptime_seconds Seconds since start.\n# TYPE helpdesk_uptime_seconds gauge\nhelpdesk_uptime_seconds {uptime:.0}\n"
+        ));
+        out.push_str("# HELP helpdesk_tickets Tickets by status.\n# TYPE helpdesk_tickets gauge\n");
+        for (status, n) in tx.ticket_status_counts().map_err(|e| e.to_string())? {
+            out.push_str(&format!("helpdesk_tickets{{status=\"{status}\"}} {n}\n"));
+        }
+        let (pending, failed) = tx.outbox_counts().map_err(|e| e.to_string())?;
+        out.push_str(&format!(
+            "# HELP helpdesk_outbox_pending Messages waiting for delivery.\n# TYPE helpdesk_outbox_pending gauge\nhelpdesk_outbox_pending {pending}\n"
+        ));
+        out.push_str(&format!(
+            "# HELP helpdesk_outbox_failed Messages whose delivery gave up.\n# TYPE helpdesk_outbox_failed gauge\nhelpdesk_outbox_failed {failed}\n"
+        ));
+        out.push_str(&format!(
+            "# HELP helpdesk_db_bytes Size of the database file.\n# TYPE helpdesk_db_bytes gauge\nhelpdesk_db_bytes {}\n",
+            svc.store().file_size()
+        ));
+        out.push_str(&format!(
+            "# HELP helpdesk_bot_up 1 when the Telegram bot is running.\n# TYPE helpdesk_bot_up gauge\nhelpdesk_bot_up{{state=\"{}\"}} {}\n",
+            bot.as_str(),
+            u8::from(matches!(bot, BotState::Polling | BotState::Webhook))
+        ));
+        Ok(out)
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    match text {
+        Ok(t) => warp::reply::with_header(t, "content-type", "text/plain; version=0.0.4; charset=utf-8").into_response(),
+        Err(e) => warp::reply::with_status(
+            warp::reply::with_header(
+                format!("# database error: {e}\nhelpdesk_up 0\n"),
+                "content-type",
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .into_response(),
+    }
+}
+
+/// Turns every rejection into a plain answer with the right status.
+async fn handle_rejection(r: warp::Rejection) -> Result<warp::reply::Response, Infallible> {
+    let (code, msg) = if r.is_not_found() {
+        (StatusCode::NOT_FOUND, "not found")
+    } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+    } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
+        (StatusCode::PAYLOAD_TOO_LARGE, "request too large")
+    } else {
+        (StatusCode::BAD_REQUEST, "bad request")
+    };
+    Ok(warp::reply::with_status(msg, code).into_response())
+}
