@@ -14,9 +14,18 @@ use crate::service::{NewStaff, Service};
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Command {
-    Snapshot { kind: Kind },
-    AdminAdd { login: String, role: Role, telegram_id: Option<i64>, password: String },
-    FaqImport { entries: Vec<(String, String, Vec<String>)> },
+    Snapshot {
+        kind: Kind,
+    },
+    AdminAdd {
+        login: String,
+        role: Role,
+        telegram_id: Option<i64>,
+        password: String,
+    },
+    FaqImport {
+        entries: Vec<(String, String, Vec<String>)>,
+    },
 }
 
 impl std::fmt::Debug for Command {
@@ -33,24 +42,52 @@ impl std::fmt::Debug for Command {
 pub fn execute(svc: &Service, data_dir: &Path, cmd: Command) -> Result<Vec<String>, String> {
     match cmd {
         Command::Snapshot { kind } => {
-            let path = archive::write_snapshot(svc.store(), data_dir, kind, svc.now()).map_err(|e| e.to_string())?;
-            let manifest = archive::verify(&path).map_err(|e| format!("the new archive failed verification: {e}"))?;
+            let path = archive::write_snapshot(svc.store(), data_dir, kind, svc.now())
+                .map_err(|e| e.to_string())?;
+            let manifest = archive::verify(&path)
+                .map_err(|e| format!("the new archive failed verification: {e}"))?;
             let rows: u64 = manifest.tables.values().map(|t| t.rows).sum();
             let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             Ok(vec![
-                format!("snapshot written and verified: {} tables, {rows} rows, {} bytes", manifest.tables.len(), size),
+                format!(
+                    "snapshot written and verified: {} tables, {rows} rows, {} bytes",
+                    manifest.tables.len(),
+                    size
+                ),
                 path.display().to_string(),
             ])
         }
-        Command::AdminAdd { login, role, telegram_id, password } => {
+        Command::AdminAdd {
+            login,
+            role,
+            telegram_id,
+            password,
+        } => {
             let s = svc
-                .add_staff(&Actor::Cli, NewStaff { login, password, role, telegram_id, display_name: None })
+                .add_staff(
+                    &Actor::Cli,
+                    NewStaff {
+                        login,
+                        password,
+                        role,
+                        telegram_id,
+                        display_name: None,
+                    },
+                )
                 .map_err(|e| e.to_string())?;
-            Ok(vec![format!("staff account '{}' created with role {}", s.login, s.role)])
+            Ok(vec![format!(
+                "staff account '{}' created with role {}",
+                s.login, s.role
+            )])
         }
         Command::FaqImport { entries } => {
-            let r = svc.import_faq(&Actor::Cli, &entries).map_err(|e| e.to_string())?;
-            Ok(vec![format!("FAQ imported: {} added, {} updated, {} unchanged", r.added, r.updated, r.unchanged)])
+            let r = svc
+                .import_faq(&Actor::Cli, &entries)
+                .map_err(|e| e.to_string())?;
+            Ok(vec![format!(
+                "FAQ imported: {} added, {} updated, {} unchanged",
+                r.added, r.updated, r.unchanged
+            )])
         }
     }
 }
@@ -60,23 +97,52 @@ pub fn execute(svc: &Service, data_dir: &Path, cmd: Command) -> Result<Vec<Strin
 /// `alternatives`). Errors name the line.
 pub fn read_faq_file(path: &Path) -> Result<Vec<(String, String, Vec<String>)>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "toml" => read_faq_toml(path, text),
         "csv" | "txt" | "" => read_faq_csv(path, text),
-        other => Err(format!("{}: unsupported file type '.{other}' (use .csv or .toml)", path.display())),
+        other => Err(format!(
+            "{}: unsupported file type '.{other}' (use .csv or .toml)",
+            path.display()
+        )),
     }
 }
 
 fn read_faq_csv(path: &Path, text: &str) -> Result<Vec<(String, String, Vec<String>)>, String> {
-    let delimiter = if text.lines().next().is_some_and(|h| h.contains(';') && !h.contains(',')) { b';' } else { b',' };
-    let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let delimiter = if text
+        .lines()
+        .next()
+        .is_some_and(|h| h.contains(';') && !h.contains(','))
+    {
+        b';'
+    } else {
+        b','
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let (Some(q), Some(a)) = (col("question"), col("answer")) else {
-        return Err(format!("{} line 1: the header must name the columns question,answer[,alternatives]", path.display()));
+        return Err(format!(
+            "{} line 1: the header must name the columns question,answer[,alternatives]",
+            path.display()
+        ));
     };
     let alt = col("alternatives");
     let mut out = Vec::new();
@@ -89,11 +155,19 @@ fn read_faq_csv(path: &Path, text: &str) -> Result<Vec<(String, String, Vec<Stri
         let question = rec.get(q).unwrap_or("").to_string();
         let answer = rec.get(a).unwrap_or("").to_string();
         if question.trim().is_empty() || answer.trim().is_empty() {
-            return Err(format!("{} line {line}: both question and answer are required", path.display()));
+            return Err(format!(
+                "{} line {line}: both question and answer are required",
+                path.display()
+            ));
         }
         let alternatives = alt
             .and_then(|i| rec.get(i))
-            .map(|s| s.split('|').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+            .map(|s| {
+                s.split('|')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         out.push((question, answer, alternatives));
     }
@@ -118,13 +192,20 @@ fn read_faq_toml(path: &Path, text: &str) -> Result<Vec<(String, String, Vec<Str
         alternatives: Vec<String>,
     }
     let f: File = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(0);
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(0);
         format!("{} line {line}: {}", path.display(), e.message().trim())
     })?;
-    Ok(f.faq.into_iter().map(|e| (e.question, e.answer, e.alternatives)).collect())
+    Ok(f.faq
+        .into_iter()
+        .map(|e| (e.question, e.answer, e.alternatives))
+        .collect())
 }
 
 /// The data folder the command works on: `--data-dir` when given, else the config's.
 pub fn data_dir(config: &crate::config::Config, over: Option<&Path>) -> PathBuf {
-    over.map(Path::to_path_buf).unwrap_or_else(|| config.storage.data_dir.clone())
+    over.map(Path::to_path_buf)
+        .unwrap_or_else(|| config.storage.data_dir.clone())
 }

@@ -78,17 +78,31 @@ pub async fn serve(listener: UnixListener, svc: Service, data_dir: PathBuf) {
 async fn handle(stream: UnixStream, svc: Service, data_dir: PathBuf) -> std::io::Result<()> {
     let (r, mut w) = stream.into_split();
     let mut line = String::new();
-    BufReader::new(r.take_limited()).read_line(&mut line).await?;
+    BufReader::new(r.take_limited())
+        .read_line(&mut line)
+        .await?;
     let resp = match serde_json::from_str::<Command>(&line) {
-        Err(e) => Response { ok: false, lines: vec![], error: Some(format!("bad control request: {e}")) },
+        Err(e) => Response {
+            ok: false,
+            lines: vec![],
+            error: Some(format!("bad control request: {e}")),
+        },
         Ok(cmd) => {
             tracing::info!(?cmd, "control request");
             let res = tokio::task::spawn_blocking(move || cli::execute(&svc, &data_dir, cmd))
                 .await
                 .unwrap_or_else(|e| Err(format!("the command failed: {e}")));
             match res {
-                Ok(lines) => Response { ok: true, lines, error: None },
-                Err(e) => Response { ok: false, lines: vec![], error: Some(e) },
+                Ok(lines) => Response {
+                    ok: true,
+                    lines,
+                    error: None,
+                },
+                Err(e) => Response {
+                    ok: false,
+                    lines: vec![],
+                    error: Some(e),
+                },
             }
         }
     };
@@ -120,7 +134,9 @@ pub fn call(data_dir: &Path, cmd: &Command) -> Result<Option<Response>, String> 
     };
     let mut req = serde_json::to_vec(cmd).map_err(|e| e.to_string())?;
     req.push(b'\n');
-    stream.write_all(&req).map_err(|e| format!("control socket {}: {e}", path.display()))?;
+    stream
+        .write_all(&req)
+        .map_err(|e| format!("control socket {}: {e}", path.display()))?;
     let mut line = String::new();
     std::io::BufReader::new(stream)
         .read_line(&mut line)
@@ -131,5 +147,7 @@ pub fn call(data_dir: &Path, cmd: &Command) -> Result<Option<Response>, String> 
             path.display()
         ));
     }
-    serde_json::from_str(&line).map(Some).map_err(|e| format!("bad answer on the control socket: {e}"))
+    serde_json::from_str(&line)
+        .map(Some)
+        .map_err(|e| format!("bad answer on the control socket: {e}"))
 }

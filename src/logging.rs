@@ -31,7 +31,11 @@ pub fn init_server(cfg: &LogConfig, logs_dir: &Path) -> anyhow::Result<LogGuard>
     tracing_subscriber::registry()
         .with(filter)
         .with(tracing_subscriber::fmt::layer().with_target(false))
-        .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(file))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(file),
+        )
         .try_init()
         .ok();
     Ok(LogGuard { _file: Some(guard) })
@@ -42,7 +46,11 @@ pub fn init_cli() -> LogGuard {
     let filter = EnvFilter::try_from_env("HELPDESK_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false),
+        )
         .try_init()
         .ok();
     LogGuard { _file: None }

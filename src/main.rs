@@ -126,12 +126,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Serve { listen, data_dir } => {
             let mut config = load_config(config_path)?;
             if let Some(l) = listen {
-                config.web.listen = l.parse().map_err(|_| anyhow::anyhow!("--listen: '{l}' is not an address like 127.0.0.1:8080"))?;
+                config.web.listen = l.parse().map_err(|_| {
+                    anyhow::anyhow!("--listen: '{l}' is not an address like 127.0.0.1:8080")
+                })?;
             }
             if let Some(d) = data_dir {
                 config.storage.data_dir = d;
             }
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(server::run(config))
         }
         Cmd::CheckConfig => {
@@ -146,13 +150,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Cmd::Admin { action: AdminCmd::Add { login, role, telegram_id, password_stdin: _ } } => {
+        Cmd::Admin {
+            action:
+                AdminCmd::Add {
+                    login,
+                    role,
+                    telegram_id,
+                    password_stdin: _,
+                },
+        } => {
             let _log = logging::init_cli();
             let config = load_config(config_path)?;
             let password = read_password()?;
-            with_data(&config, None, Command::AdminAdd { login, role, telegram_id, password })
+            with_data(
+                &config,
+                None,
+                Command::AdminAdd {
+                    login,
+                    role,
+                    telegram_id,
+                    password,
+                },
+            )
         }
-        Cmd::Faq { action: FaqCmd::Import { file } } => {
+        Cmd::Faq {
+            action: FaqCmd::Import { file },
+        } => {
             let _log = logging::init_cli();
             let config = load_config(config_path)?;
             let entries = cli::read_faq_file(&file).map_err(anyhow::Error::msg)?;
@@ -177,7 +200,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Cmd::Restore { archive: path, data_dir } => {
+        Cmd::Restore {
+            archive: path,
+            data_dir,
+        } => {
             let _log = logging::init_cli();
             let config = load_config(config_path)?;
             let dir = cli::data_dir(&config, data_dir.as_deref());
@@ -209,14 +235,19 @@ fn with_data(config: &Config, data_dir: Option<&Path>, cmd: Command) -> anyhow::
                 }
                 Ok(())
             }
-            e => Err(anyhow::anyhow!(e.unwrap_or_else(|| "the running server refused the command".into()))),
+            e => Err(anyhow::anyhow!(e.unwrap_or_else(|| {
+                "the running server refused the command".into()
+            }))),
         };
     }
     let mut config = config.clone();
     config.storage.data_dir = dir.clone();
     server::ensure_writable(&dir)?;
     let svc = server::open_service(&config).map_err(|e| {
-        anyhow::anyhow!("{e} (its control socket {} does not answer)", control::socket_path(&dir).display())
+        anyhow::anyhow!(
+            "{e} (its control socket {} does not answer)",
+            control::socket_path(&dir).display()
+        )
     })?;
     let lines = cli::execute(&svc, &dir, cmd).map_err(anyhow::Error::msg)?;
     for l in lines {
@@ -230,7 +261,9 @@ fn read_password() -> anyhow::Result<String> {
     std::io::stdin().take(4096).read_to_string(&mut s)?;
     let line = s.lines().next().unwrap_or("").to_string();
     if line.is_empty() {
-        anyhow::bail!("no password on standard input (pipe it in: echo 'secret' | helpdesk admin add … --password-stdin)");
+        anyhow::bail!(
+            "no password on standard input (pipe it in: echo 'secret' | helpdesk admin add … --password-stdin)"
+        );
     }
     Ok(line)
 }

@@ -39,7 +39,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     if let Some(token) = service.begin_setup()? {
         let base = setup_base(&config, addr);
-        println!("No staff account exists yet. Open this one-time link to create the first administrator:");
+        println!(
+            "No staff account exists yet. Open this one-time link to create the first administrator:"
+        );
         println!("  {base}/setup/{token}");
         println!("(or run: helpdesk admin add --login NAME --role admin --password-stdin)");
         tracing::info!("one-time setup link printed on stdout");
@@ -48,23 +50,40 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let health = Arc::new(Health::default());
     if config.bot_enabled() {
         // The Telegram adapter is not part of this build yet: say so instead of pretending.
-        tracing::warn!("telegram.token is set, but this build has no Telegram bot yet; the bot stays off");
+        tracing::warn!(
+            "telegram.token is set, but this build has no Telegram bot yet; the bot stays off"
+        );
         health.set_bot(BotState::Disabled);
     } else {
-        tracing::info!("Telegram bot is off: set telegram.token (or HELPDESK_TELEGRAM_TOKEN) to turn it on");
+        tracing::info!(
+            "Telegram bot is off: set telegram.token (or HELPDESK_TELEGRAM_TOKEN) to turn it on"
+        );
         health.set_bot(BotState::Disabled);
     }
 
     let control = match control::bind(&data_dir) {
-        Ok(l) => Some(tokio::spawn(control::serve(l, service.clone(), data_dir.clone()))),
+        Ok(l) => Some(tokio::spawn(control::serve(
+            l,
+            service.clone(),
+            data_dir.clone(),
+        ))),
         Err(e) => {
-            tracing::warn!("control socket unavailable ({e}); CLI commands must wait until the server stops");
+            tracing::warn!(
+                "control socket unavailable ({e}); CLI commands must wait until the server stops"
+            );
             None
         }
     };
 
-    let state = AppState { service: service.clone(), health, started_at: std::time::Instant::now() };
-    println!("helpdesk {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    let state = AppState {
+        service: service.clone(),
+        health,
+        started_at: std::time::Instant::now(),
+    };
+    println!(
+        "helpdesk {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
     tracing::info!(%addr, "web panel listening");
     launch(state, listener, shutdown_signal()).await;
 
@@ -77,8 +96,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes.
-pub async fn launch(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
-    warp::serve(web::routes(state)).incoming(listener).graceful(shutdown).run().await;
+pub async fn launch(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    warp::serve(web::routes(state))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
 }
 
 /// Opens the store, saying clearly what to do when another process holds it.
@@ -101,9 +128,11 @@ pub fn open_service(config: &Config) -> anyhow::Result<Service> {
 
 /// Creates the data folder and checks it can be written, with a message that says which.
 pub fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
     let probe = dir.join(".write-test");
-    std::fs::write(&probe, b"ok").map_err(|e| anyhow!("the data folder {} is not writable: {e}", dir.display()))?;
+    std::fs::write(&probe, b"ok")
+        .map_err(|e| anyhow!("the data folder {} is not writable: {e}", dir.display()))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -112,7 +141,11 @@ fn setup_base(config: &Config, addr: SocketAddr) -> String {
     if let Some(u) = &config.web.public_url {
         return u.as_str().trim_end_matches('/').to_string();
     }
-    let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
+    let host = if addr.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        addr.ip().to_string()
+    };
     format!("http://{host}:{}", addr.port())
 }
 

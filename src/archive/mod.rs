@@ -93,7 +93,11 @@ pub fn kind_dir(data_dir: &Path, kind: Kind) -> PathBuf {
 
 /// `helpdesk-<kind>-<YYYYMMDDTHHMMSSZ>.tar.zst`.
 pub fn file_name(kind: Kind, at: DateTime<Utc>) -> String {
-    format!("helpdesk-{}-{}.tar.zst", kind.as_str(), at.format("%Y%m%dT%H%M%SZ"))
+    format!(
+        "helpdesk-{}-{}.tar.zst",
+        kind.as_str(),
+        at.format("%Y%m%dT%H%M%SZ")
+    )
 }
 
 /// The kind and time in an archive's file name.
@@ -118,14 +122,21 @@ pub struct ArchiveInfo {
 pub fn list(data_dir: &Path) -> Vec<ArchiveInfo> {
     let mut out = Vec::new();
     for kind in Kind::ALL {
-        let Ok(entries) = std::fs::read_dir(kind_dir(data_dir, kind)) else { continue };
+        let Ok(entries) = std::fs::read_dir(kind_dir(data_dir, kind)) else {
+            continue;
+        };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
             if let Some((k, created)) = parse_file_name(&name)
                 && k == kind
             {
                 let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                out.push(ArchiveInfo { path: e.path(), kind, created, size });
+                out.push(ArchiveInfo {
+                    path: e.path(),
+                    kind,
+                    created,
+                    size,
+                });
             }
         }
     }
@@ -146,7 +157,10 @@ pub fn apply_retention(data_dir: &Path, keep: Keep) -> std::io::Result<Vec<PathB
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod name_tests {
     use super::*;
 
     #[test]
@@ -155,7 +169,10 @@ mod tests {
         let n = file_name(Kind::Daily, at);
         assert_eq!(n, "helpdesk-daily-20261121T023005Z.tar.zst");
         assert_eq!(parse_file_name(&n), Some((Kind::Daily, at)));
-        assert_eq!(parse_file_name("helpdesk-weekly-20261121T023005Z.tar.zst"), None);
+        assert_eq!(
+            parse_file_name("helpdesk-weekly-20261121T023005Z.tar.zst"),
+            None
+        );
         assert_eq!(parse_file_name("helpdesk-daily-2026.tar.zst"), None);
         assert_eq!(parse_file_name("other.tar.zst"), None);
     }

@@ -20,12 +20,19 @@ pub struct RestoreReport {
 }
 
 fn corrupt(path: &Path, reason: impl std::fmt::Display) -> ArchiveError {
-    ArchiveError::Corrupt { path: path.to_path_buf(), reason: reason.to_string() }
+    ArchiveError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
-fn open(path: &Path) -> Result<tar::Archive<zstd::Decoder<'static, BufReader<File>>>, ArchiveError> {
-    let file = File::open(path).map_err(|e| ArchiveError::Io(format!("cannot open {}: {e}", path.display())))?;
-    let dec = zstd::Decoder::new(file).map_err(|e| corrupt(path, format!("not a zstd stream: {e}")))?;
+fn open(
+    path: &Path,
+) -> Result<tar::Archive<zstd::Decoder<'static, BufReader<File>>>, ArchiveError> {
+    let file = File::open(path)
+        .map_err(|e| ArchiveError::Io(format!("cannot open {}: {e}", path.display())))?;
+    let dec =
+        zstd::Decoder::new(file).map_err(|e| corrupt(path, format!("not a zstd stream: {e}")))?;
     Ok(tar::Archive::new(dec))
 }
 
@@ -41,16 +48,26 @@ fn walk(
     {
         let entries = archive.entries().map_err(|e| corrupt(path, e))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| corrupt(path, format!("truncated or unreadable: {e}")))?;
-            let name = entry.path().map_err(|e| corrupt(path, e))?.to_string_lossy().to_string();
+            let mut entry =
+                entry.map_err(|e| corrupt(path, format!("truncated or unreadable: {e}")))?;
+            let name = entry
+                .path()
+                .map_err(|e| corrupt(path, e))?
+                .to_string_lossy()
+                .to_string();
             if manifest.is_none() {
                 if name != "manifest.json" {
-                    return Err(corrupt(path, format!("the first entry must be manifest.json, found '{name}'")));
+                    return Err(corrupt(
+                        path,
+                        format!("the first entry must be manifest.json, found '{name}'"),
+                    ));
                 }
                 let mut buf = Vec::new();
-                entry.read_to_end(&mut buf).map_err(|e| corrupt(path, format!("manifest unreadable: {e}")))?;
-                let m: Manifest =
-                    serde_json::from_slice(&buf).map_err(|e| corrupt(path, format!("manifest.json is not valid: {e}")))?;
+                entry
+                    .read_to_end(&mut buf)
+                    .map_err(|e| corrupt(path, format!("manifest unreadable: {e}")))?;
+                let m: Manifest = serde_json::from_slice(&buf)
+                    .map_err(|e| corrupt(path, format!("manifest.json is not valid: {e}")))?;
                 if m.format_version > FORMAT_VERSION {
                     return Err(ArchiveError::Refused(format!(
                         "{} has archive format {}, newer than this helpdesk understands ({FORMAT_VERSION}): upgrade helpdesk",
@@ -64,12 +81,18 @@ fn walk(
             if name.starts_with("attachments/") {
                 continue;
             }
-            let Some(tname) = name.strip_prefix("tables/").and_then(|n| n.strip_suffix(".jsonl")) else {
+            let Some(tname) = name
+                .strip_prefix("tables/")
+                .and_then(|n| n.strip_suffix(".jsonl"))
+            else {
                 return Err(corrupt(path, format!("unexpected entry '{name}'")));
             };
             let m = manifest.as_ref().expect("manifest read first");
             if !m.tables.contains_key(tname) {
-                return Err(corrupt(path, format!("table '{tname}' is not in the manifest")));
+                return Err(corrupt(
+                    path,
+                    format!("table '{tname}' is not in the manifest"),
+                ));
             }
             if !seen.insert(tname.to_string()) {
                 return Err(corrupt(path, format!("table '{tname}' appears twice")));
@@ -80,13 +103,22 @@ fn walk(
             std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| corrupt(path, e))?;
         }
     }
-    let Some(manifest) = manifest else { return Err(corrupt(path, "it holds no manifest.json (empty or truncated)")) };
+    let Some(manifest) = manifest else {
+        return Err(corrupt(
+            path,
+            "it holds no manifest.json (empty or truncated)",
+        ));
+    };
     if let Some(missing) = manifest.tables.keys().find(|t| !seen.contains(*t)) {
-        return Err(corrupt(path, format!("table '{missing}' is missing (truncated archive?)")));
+        return Err(corrupt(
+            path,
+            format!("table '{missing}' is missing (truncated archive?)"),
+        ));
     }
     // Read to the end of the zstd frame so its checksum is verified too.
     let mut dec = archive.into_inner();
-    std::io::copy(&mut dec, &mut std::io::sink()).map_err(|e| corrupt(path, format!("truncated or damaged: {e}")))?;
+    std::io::copy(&mut dec, &mut std::io::sink())
+        .map_err(|e| corrupt(path, format!("truncated or damaged: {e}")))?;
     Ok(manifest)
 }
 
@@ -112,15 +144,26 @@ fn check_table(
         }
         hasher.update(line.as_bytes());
         rows += 1;
-        let body = line.strip_suffix('\n').ok_or_else(|| corrupt(path, format!("tables/{name}.jsonl ends mid-line")))?;
+        let body = line
+            .strip_suffix('\n')
+            .ok_or_else(|| corrupt(path, format!("tables/{name}.jsonl ends mid-line")))?;
         each(body)?;
     }
     if rows != expected.rows {
-        return Err(corrupt(path, format!("tables/{name}.jsonl has {rows} rows, the manifest says {}", expected.rows)));
+        return Err(corrupt(
+            path,
+            format!(
+                "tables/{name}.jsonl has {rows} rows, the manifest says {}",
+                expected.rows
+            ),
+        ));
     }
     let sum = hex::encode(hasher.finalize());
     if sum != expected.sha256 {
-        return Err(corrupt(path, format!("tables/{name}.jsonl checksum mismatch")));
+        return Err(corrupt(
+            path,
+            format!("tables/{name}.jsonl checksum mismatch"),
+        ));
     }
     Ok(())
 }
@@ -132,7 +175,12 @@ pub fn verify(path: &Path) -> Result<Manifest, ArchiveError> {
         check_table(path, name, reader, &manifest.tables[name], |line| {
             serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line)
                 .map(|_| ())
-                .map_err(|e| corrupt(path, format!("tables/{name}.jsonl: a row is not a JSON object: {e}")))
+                .map_err(|e| {
+                    corrupt(
+                        path,
+                        format!("tables/{name}.jsonl: a row is not a JSON object: {e}"),
+                    )
+                })
         })
     })
 }
@@ -147,7 +195,8 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, ArchiveError> {
         .map_err(|e| corrupt(path, format!("truncated or unreadable: {e}")))?;
     let mut buf = Vec::new();
     first.read_to_end(&mut buf).map_err(|e| corrupt(path, e))?;
-    serde_json::from_slice(&buf).map_err(|e| corrupt(path, format!("manifest.json is not valid: {e}")))
+    serde_json::from_slice(&buf)
+        .map_err(|e| corrupt(path, format!("manifest.json is not valid: {e}")))
 }
 
 /// Restores `archive` into `data_dir`, which must be missing or empty. The archive is verified
@@ -167,7 +216,9 @@ pub fn restore(archive: &Path, data_dir: &Path) -> Result<RestoreReport, Archive
     let manifest = verify(archive)?;
     for t in manifest.tables.keys() {
         if !ARCHIVED_TABLES.contains(&t.as_str()) {
-            return Err(ArchiveError::Refused(format!("the archive has a table '{t}' this helpdesk does not know")));
+            return Err(ArchiveError::Refused(format!(
+                "the archive has a table '{t}' this helpdesk does not know"
+            )));
         }
     }
     let result = load(archive, data_dir, &manifest);
@@ -177,7 +228,11 @@ pub fn restore(archive: &Path, data_dir: &Path) -> Result<RestoreReport, Archive
             if let Ok(entries) = std::fs::read_dir(data_dir) {
                 for e in entries.flatten() {
                     let p = e.path();
-                    let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+                    let _ = if p.is_dir() {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
                 }
             }
         } else {
@@ -188,7 +243,11 @@ pub fn restore(archive: &Path, data_dir: &Path) -> Result<RestoreReport, Archive
     Ok(RestoreReport { manifest, rows })
 }
 
-fn load(archive: &Path, data_dir: &Path, manifest: &Manifest) -> Result<BTreeMap<String, u64>, ArchiveError> {
+fn load(
+    archive: &Path,
+    data_dir: &Path,
+    manifest: &Manifest,
+) -> Result<BTreeMap<String, u64>, ArchiveError> {
     let store = Store::open(data_dir)?;
     let mut tx = store.write()?;
     let mut rows = BTreeMap::new();
@@ -198,11 +257,12 @@ fn load(archive: &Path, data_dir: &Path, manifest: &Manifest) -> Result<BTreeMap
         // transaction, so nothing is committed.
         let mut lines: Vec<String> = Vec::new();
         let mut loaded = 0u64;
-        let mut flush = |tx: &mut crate::store::WriteTx, lines: &mut Vec<String>| -> Result<(), ArchiveError> {
-            let mut it = lines.drain(..).map(Ok);
-            loaded += tx.import_table(name, loaded, &mut it)?;
-            Ok(())
-        };
+        let mut flush =
+            |tx: &mut crate::store::WriteTx, lines: &mut Vec<String>| -> Result<(), ArchiveError> {
+                let mut it = lines.drain(..).map(Ok);
+                loaded += tx.import_table(name, loaded, &mut it)?;
+                Ok(())
+            };
         let mut failure: Option<ArchiveError> = None;
         check_table(archive, name, reader, expected, |line| {
             lines.push(line.to_string());

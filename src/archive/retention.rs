@@ -16,8 +16,14 @@ pub struct Keep {
 /// Indices into `archives` that the policy deletes.
 pub fn retention_plan(archives: &[(Kind, DateTime<Utc>)], keep: Keep) -> Vec<usize> {
     let mut delete = Vec::new();
-    for (kind, n) in [(Kind::Daily, keep.daily), (Kind::Monthly, keep.monthly), (Kind::Yearly, keep.yearly)] {
-        let mut of_kind: Vec<usize> = (0..archives.len()).filter(|&i| archives[i].0 == kind).collect();
+    for (kind, n) in [
+        (Kind::Daily, keep.daily),
+        (Kind::Monthly, keep.monthly),
+        (Kind::Yearly, keep.yearly),
+    ] {
+        let mut of_kind: Vec<usize> = (0..archives.len())
+            .filter(|&i| archives[i].0 == kind)
+            .collect();
         // Newest first; ties broken by position so the plan is deterministic.
         of_kind.sort_by(|&a, &b| archives[b].1.cmp(&archives[a].1).then(a.cmp(&b)));
         delete.extend(of_kind.into_iter().skip(n as usize));
@@ -31,7 +37,11 @@ mod tests {
     use super::*;
     use chrono::{Datelike, Duration, TimeZone};
 
-    const KEEP: Keep = Keep { daily: 14, monthly: 12, yearly: 5 };
+    const KEEP: Keep = Keep {
+        daily: 14,
+        monthly: 12,
+        yearly: 5,
+    };
 
     /// Simulates `days` daily runs from `start`: a daily archive every day, a monthly one on
     /// the 1st, a yearly one on 1 January, the policy applied after each run.
@@ -68,12 +78,30 @@ mod tests {
         // 1 Jan 2025 and 1 Jan 2026.
         assert_eq!(count(&have, Kind::Yearly), 2);
         let last = start + Duration::days(399);
-        let newest_daily = have.iter().filter(|(k, _)| *k == Kind::Daily).map(|(_, t)| *t).max().unwrap();
-        let oldest_daily = have.iter().filter(|(k, _)| *k == Kind::Daily).map(|(_, t)| *t).min().unwrap();
+        let newest_daily = have
+            .iter()
+            .filter(|(k, _)| *k == Kind::Daily)
+            .map(|(_, t)| *t)
+            .max()
+            .unwrap();
+        let oldest_daily = have
+            .iter()
+            .filter(|(k, _)| *k == Kind::Daily)
+            .map(|(_, t)| *t)
+            .min()
+            .unwrap();
         assert_eq!(newest_daily, last);
         assert_eq!(oldest_daily, last - Duration::days(13));
-        let oldest_monthly = have.iter().filter(|(k, _)| *k == Kind::Monthly).map(|(_, t)| *t).min().unwrap();
-        assert_eq!(oldest_monthly, Utc.with_ymd_and_hms(2025, 3, 1, 2, 30, 0).unwrap());
+        let oldest_monthly = have
+            .iter()
+            .filter(|(k, _)| *k == Kind::Monthly)
+            .map(|(_, t)| *t)
+            .min()
+            .unwrap();
+        assert_eq!(
+            oldest_monthly,
+            Utc.with_ymd_and_hms(2025, 3, 1, 2, 30, 0).unwrap()
+        );
     }
 
     #[test]
@@ -83,15 +111,27 @@ mod tests {
         assert_eq!(count(&have, Kind::Daily), 14);
         assert_eq!(count(&have, Kind::Monthly), 12);
         assert_eq!(count(&have, Kind::Yearly), 5);
-        let years: Vec<i32> = have.iter().filter(|(k, _)| *k == Kind::Yearly).map(|(_, t)| t.year()).collect();
+        let years: Vec<i32> = have
+            .iter()
+            .filter(|(k, _)| *k == Kind::Yearly)
+            .map(|(_, t)| t.year())
+            .collect();
         assert_eq!(years, vec![2026, 2027, 2028, 2029, 2030]);
     }
 
     #[test]
     fn manual_archives_are_never_deleted_and_zero_keeps_none() {
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let items = vec![(Kind::Manual, t), (Kind::Daily, t), (Kind::Manual, t - Duration::days(900))];
-        let keep = Keep { daily: 0, monthly: 0, yearly: 0 };
+        let items = vec![
+            (Kind::Manual, t),
+            (Kind::Daily, t),
+            (Kind::Manual, t - Duration::days(900)),
+        ];
+        let keep = Keep {
+            daily: 0,
+            monthly: 0,
+            yearly: 0,
+        };
         assert_eq!(retention_plan(&items, keep), vec![1]);
         assert!(retention_plan(&items, KEEP).is_empty());
     }

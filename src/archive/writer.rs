@@ -23,10 +23,19 @@ const ZSTD_LEVEL: i32 = 6;
 
 /// Writes a `kind` snapshot of `store` under `<data_dir>/archive/<kind>/` at time `now`;
 /// returns the archive's path.
-pub fn write_snapshot(store: &Store, data_dir: &Path, kind: Kind, now: Timestamp) -> Result<PathBuf, ArchiveError> {
+pub fn write_snapshot(
+    store: &Store,
+    data_dir: &Path,
+    kind: Kind,
+    now: Timestamp,
+) -> Result<PathBuf, ArchiveError> {
     let dir = kind_dir(data_dir, kind);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| ArchiveError::Io(format!("cannot create the archive folder {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        ArchiveError::Io(format!(
+            "cannot create the archive folder {}: {e}",
+            dir.display()
+        ))
+    })?;
     // One name per second: if taken (two snapshots in one second), use the next free second.
     let mut at = Utc.timestamp_opt(now, 0).single().unwrap_or_else(Utc::now);
     let mut path = dir.join(file_name(kind, at));
@@ -60,10 +69,18 @@ fn io_err(path: &Path, e: std::io::Error) -> ArchiveError {
     } else {
         ""
     };
-    ArchiveError::Io(format!("cannot write the archive {}: {e}{hint}", path.display()))
+    ArchiveError::Io(format!(
+        "cannot write the archive {}: {e}{hint}",
+        path.display()
+    ))
 }
 
-fn write_to(txn: &ReadTx, partial: &Path, kind: Kind, at: chrono::DateTime<Utc>) -> Result<(), ArchiveError> {
+fn write_to(
+    txn: &ReadTx,
+    partial: &Path,
+    kind: Kind,
+    at: chrono::DateTime<Utc>,
+) -> Result<(), ArchiveError> {
     // Pass 1: row counts and checksums.
     let mut tables = BTreeMap::new();
     let mut sizes = BTreeMap::new();
@@ -75,7 +92,13 @@ fn write_to(txn: &ReadTx, partial: &Path, kind: Kind, at: chrono::DateTime<Utc>)
             size += line.len() as u64;
             Ok(())
         })?;
-        tables.insert(name.to_string(), TableSum { rows, sha256: hex::encode(hasher.finalize()) });
+        tables.insert(
+            name.to_string(),
+            TableSum {
+                rows,
+                sha256: hex::encode(hasher.finalize()),
+            },
+        );
         sizes.insert(name, size);
     }
     let manifest = Manifest {
@@ -89,15 +112,19 @@ fn write_to(txn: &ReadTx, partial: &Path, kind: Kind, at: chrono::DateTime<Utc>)
 
     // Pass 2: the archive itself.
     let file = File::create_new(partial).map_err(|e| io_err(partial, e))?;
-    let mut enc = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), ZSTD_LEVEL).map_err(|e| io_err(partial, e))?;
+    let mut enc = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), ZSTD_LEVEL)
+        .map_err(|e| io_err(partial, e))?;
     enc.include_checksum(true).map_err(|e| io_err(partial, e))?;
     let mtime = at.timestamp().max(0) as u64;
-    write_entry_header(&mut enc, "manifest.json", manifest_json.len() as u64, mtime).map_err(|e| io_err(partial, e))?;
-    enc.write_all(&manifest_json).map_err(|e| io_err(partial, e))?;
+    write_entry_header(&mut enc, "manifest.json", manifest_json.len() as u64, mtime)
+        .map_err(|e| io_err(partial, e))?;
+    enc.write_all(&manifest_json)
+        .map_err(|e| io_err(partial, e))?;
     pad(&mut enc, manifest_json.len() as u64).map_err(|e| io_err(partial, e))?;
     for &name in ARCHIVED_TABLES {
         let size = sizes[name];
-        write_entry_header(&mut enc, &format!("tables/{name}.jsonl"), size, mtime).map_err(|e| io_err(partial, e))?;
+        write_entry_header(&mut enc, &format!("tables/{name}.jsonl"), size, mtime)
+            .map_err(|e| io_err(partial, e))?;
         let mut hasher = Sha256::new();
         let mut written = 0u64;
         let mut failure: Option<std::io::Error> = None;
@@ -115,19 +142,29 @@ fn write_to(txn: &ReadTx, partial: &Path, kind: Kind, at: chrono::DateTime<Utc>)
         }
         res?;
         if written != size || hex::encode(hasher.finalize()) != manifest.tables[name].sha256 {
-            return Err(ArchiveError::Io(format!("table {name} changed between passes; snapshot aborted")));
+            return Err(ArchiveError::Io(format!(
+                "table {name} changed between passes; snapshot aborted"
+            )));
         }
         pad(&mut enc, size).map_err(|e| io_err(partial, e))?;
     }
     // End of tar: two zero blocks.
-    enc.write_all(&[0u8; 1024]).map_err(|e| io_err(partial, e))?;
+    enc.write_all(&[0u8; 1024])
+        .map_err(|e| io_err(partial, e))?;
     let buf = enc.finish().map_err(|e| io_err(partial, e))?;
-    let file = buf.into_inner().map_err(|e| io_err(partial, e.into_error()))?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| io_err(partial, e.into_error()))?;
     file.sync_all().map_err(|e| io_err(partial, e))?;
     Ok(())
 }
 
-fn write_entry_header(w: &mut impl Write, path: &str, size: u64, mtime: u64) -> std::io::Result<()> {
+fn write_entry_header(
+    w: &mut impl Write,
+    path: &str,
+    size: u64,
+    mtime: u64,
+) -> std::io::Result<()> {
     let mut h = tar::Header::new_ustar();
     h.set_path(path)?;
     h.set_size(size);

@@ -32,8 +32,20 @@ impl Secret {
         if self.0.is_empty() {
             return String::new();
         }
-        let tail: String = self.0.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-        if self.0.chars().count() <= 8 { "********".into() } else { format!("********{tail}") }
+        let tail: String = self
+            .0
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if self.0.chars().count() <= 8 {
+            "********".into()
+        } else {
+            format!("********{tail}")
+        }
     }
 }
 
@@ -140,8 +152,9 @@ impl Config {
         match path {
             None => Config::from_parts(None, "", &env),
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", p.display())))?;
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    ConfigError(format!("cannot read config file {}: {e}", p.display()))
+                })?;
                 let mut cfg = Config::from_parts(Some(p), &text, &env)?;
                 if let Some(w) = permission_warning(p, &cfg) {
                     cfg.warnings.push(w);
@@ -152,14 +165,19 @@ impl Config {
     }
 
     /// Parses `text` (the file named `path`, for messages) with environment `env`.
-    pub fn from_parts(path: Option<&Path>, text: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
-        let name = path.map(|p| p.display().to_string()).unwrap_or_else(|| "config".into());
+    pub fn from_parts(
+        path: Option<&Path>,
+        text: &str,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let name = path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "config".into());
         let (raw, origins) = raw::parse(&name, text, env)?;
-        raw.validate(&origins)
-            .map(|mut c| {
-                c.source = path.map(Path::to_path_buf);
-                c
-            })
+        raw.validate(&origins).map(|mut c| {
+            c.source = path.map(Path::to_path_buf);
+            c
+        })
     }
 
     /// The bot is on when a token is set.

@@ -22,8 +22,13 @@ pub struct RawConfig {
 impl Default for RawConfig {
     fn default() -> Self {
         RawConfig {
-            storage: RawStorage { data_dir: "./data".into() },
-            web: RawWeb { listen: "0.0.0.0:8080".into(), public_url: String::new() },
+            storage: RawStorage {
+                data_dir: "./data".into(),
+            },
+            web: RawWeb {
+                listen: "0.0.0.0:8080".into(),
+                public_url: String::new(),
+            },
             telegram: RawTelegram {
                 token: String::new(),
                 api_url: "https://api.telegram.org".into(),
@@ -39,9 +44,20 @@ impl Default for RawConfig {
                 password: String::new(),
                 from: "helpdesk@localhost".into(),
             },
-            archive: RawArchive { time: "02:30".into(), keep_daily: 14, keep_monthly: 12, keep_yearly: 5 },
-            ui: RawUi { language: "ru".into(), timezone: "Europe/Moscow".into() },
-            log: RawLog { level: "info".into(), keep_days: 30 },
+            archive: RawArchive {
+                time: "02:30".into(),
+                keep_daily: 14,
+                keep_monthly: 12,
+                keep_yearly: 5,
+            },
+            ui: RawUi {
+                language: "ru".into(),
+                timezone: "Europe/Moscow".into(),
+            },
+            log: RawLog {
+                level: "info".into(),
+                keep_days: 30,
+            },
         }
     }
 }
@@ -61,20 +77,49 @@ macro_rules! section {
 }
 
 section!(RawStorage / storage { data_dir: String });
-section!(RawWeb / web { listen: String, public_url: String });
+section!(
+    RawWeb
+        / web {
+            listen: String,
+            public_url: String
+        }
+);
 section!(RawTelegram / telegram { token: String, api_url: String, staff_chat_id: i64, superadmins: Vec<i64> });
-section!(RawSmtp / smtp {
-    enabled: bool,
-    host: String,
-    port: u16,
-    security: SmtpSecurity,
-    username: String,
-    password: String,
-    from: String,
-});
-section!(RawArchive / archive { time: String, keep_daily: u32, keep_monthly: u32, keep_yearly: u32 });
-section!(RawUi / ui { language: String, timezone: String });
-section!(RawLog / log { level: String, keep_days: usize });
+section!(
+    RawSmtp
+        / smtp {
+            enabled: bool,
+            host: String,
+            port: u16,
+            security: SmtpSecurity,
+            username: String,
+            password: String,
+            from: String,
+        }
+);
+section!(
+    RawArchive
+        / archive {
+            time: String,
+            keep_daily: u32,
+            keep_monthly: u32,
+            keep_yearly: u32
+        }
+);
+section!(
+    RawUi
+        / ui {
+            language: String,
+            timezone: String
+        }
+);
+section!(
+    RawLog
+        / log {
+            level: String,
+            keep_days: usize
+        }
+);
 
 /// Where each `section.key` came from: the file's line, or an environment variable.
 #[derive(Debug, Default)]
@@ -102,23 +147,36 @@ impl Origins {
 
 /// Parses the TOML text, applies the environment and deserialises, naming the line of any
 /// unknown key or badly typed value.
-pub fn parse(name: &str, text: &str, env: &[(String, String)]) -> Result<(RawConfig, Origins), ConfigError> {
-    let mut origins = Origins { name: name.to_string(), lines: key_lines(text), env: HashMap::new() };
+pub fn parse(
+    name: &str,
+    text: &str,
+    env: &[(String, String)],
+) -> Result<(RawConfig, Origins), ConfigError> {
+    let mut origins = Origins {
+        name: name.to_string(),
+        lines: key_lines(text),
+        env: HashMap::new(),
+    };
     // The file alone first, so that syntax errors, unknown keys and wrong types carry a line.
-    let mut raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(name, text, &origins, &e))?;
+    let mut raw: RawConfig =
+        toml::from_str(text).map_err(|e| toml_error(name, text, &origins, &e))?;
 
     // Environment overrides, typed after the default value of the same key.
     let mut table = toml::Table::try_from(&raw).expect("config serialises");
     let defaults = toml::Table::try_from(RawConfig::default()).expect("defaults serialise");
     let mut overridden = Vec::new();
     for (section, keys) in &defaults {
-        let toml::Value::Table(keys) = keys else { continue };
+        let toml::Value::Table(keys) = keys else {
+            continue;
+        };
         for (key, default) in keys {
             let var = format!("HELPDESK_{}_{}", section.to_uppercase(), key.to_uppercase());
-            let Some((_, value)) = env.iter().find(|(k, _)| *k == var) else { continue };
+            let Some((_, value)) = env.iter().find(|(k, _)| *k == var) else {
+                continue;
+            };
             let dotted = format!("{section}.{key}");
-            let parsed =
-                env_value(default, value).map_err(|p| ConfigError(format!("environment variable {var}: {dotted}: {p}")))?;
+            let parsed = env_value(default, value)
+                .map_err(|p| ConfigError(format!("environment variable {var}: {dotted}: {p}")))?;
             if let Some(toml::Value::Table(sec)) = table.get_mut(section) {
                 sec.insert(key.clone(), parsed);
             }
@@ -127,9 +185,15 @@ pub fn parse(name: &str, text: &str, env: &[(String, String)]) -> Result<(RawCon
         }
     }
     if !overridden.is_empty() {
-        raw = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-            ConfigError(format!("environment variables {}: {}", overridden.join(", "), e.message().trim()))
-        })?;
+        raw = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                ConfigError(format!(
+                    "environment variables {}: {}",
+                    overridden.join(", "),
+                    e.message().trim()
+                ))
+            })?;
     }
     Ok((raw, origins))
 }
@@ -137,7 +201,12 @@ pub fn parse(name: &str, text: &str, env: &[(String, String)]) -> Result<(RawCon
 fn env_value(default: &toml::Value, value: &str) -> Result<toml::Value, String> {
     Ok(match default {
         toml::Value::String(_) => toml::Value::String(value.to_string()),
-        toml::Value::Integer(_) => toml::Value::Integer(value.trim().parse().map_err(|_| format!("'{value}' is not a whole number"))?),
+        toml::Value::Integer(_) => toml::Value::Integer(
+            value
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{value}' is not a whole number"))?,
+        ),
         toml::Value::Boolean(_) => toml::Value::Boolean(match value.trim() {
             "true" | "1" | "yes" => true,
             "false" | "0" | "no" => false,
@@ -147,7 +216,11 @@ fn env_value(default: &toml::Value, value: &str) -> Result<toml::Value, String> 
             let items = value.split(',').map(str::trim).filter(|s| !s.is_empty());
             toml::Value::Array(
                 items
-                    .map(|s| s.parse::<i64>().map(toml::Value::Integer).map_err(|_| format!("'{s}' is not a whole number")))
+                    .map(|s| {
+                        s.parse::<i64>()
+                            .map(toml::Value::Integer)
+                            .map_err(|_| format!("'{s}' is not a whole number"))
+                    })
                     .collect::<Result<_, _>>()?,
             )
         }
@@ -157,11 +230,18 @@ fn env_value(default: &toml::Value, value: &str) -> Result<toml::Value, String> 
 
 /// One line for a TOML error: `file line N: section.key: message`.
 fn toml_error(name: &str, text: &str, origins: &Origins, e: &toml::de::Error) -> ConfigError {
-    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
     let msg = e.message().trim().replace('\n', " ");
     match line {
         Some(l) => {
-            let key = origins.lines.iter().filter(|(_, kl)| **kl == l).map(|(k, _)| k.as_str()).max_by_key(|k| k.len());
+            let key = origins
+                .lines
+                .iter()
+                .filter(|(_, kl)| **kl == l)
+                .map(|(k, _)| k.as_str())
+                .max_by_key(|k| k.len());
             match key {
                 Some(k) if !msg.contains(k) => ConfigError(format!("{name} line {l}: {k}: {msg}")),
                 _ => ConfigError(format!("{name} line {l}: {msg}")),
@@ -184,7 +264,11 @@ fn key_lines(text: &str) -> HashMap<String, usize> {
             && !t.starts_with('#')
         {
             let k = k.trim().trim_matches('"');
-            let key = if section.is_empty() { k.to_string() } else { format!("{section}.{k}") };
+            let key = if section.is_empty() {
+                k.to_string()
+            } else {
+                format!("{section}.{k}")
+            };
             out.entry(key).or_insert(i + 1);
         }
     }
@@ -198,36 +282,53 @@ impl RawConfig {
         if data_dir.is_empty() {
             return Err(o.err("storage.data_dir", "must not be empty"));
         }
-        let listen: SocketAddr = self
-            .web
-            .listen
-            .trim()
-            .parse()
-            .map_err(|_| o.err("web.listen", format!("'{}' is not an address like 0.0.0.0:8080", self.web.listen)))?;
+        let listen: SocketAddr = self.web.listen.trim().parse().map_err(|_| {
+            o.err(
+                "web.listen",
+                format!("'{}' is not an address like 0.0.0.0:8080", self.web.listen),
+            )
+        })?;
         let public_url = match self.web.public_url.trim() {
             "" => None,
             s => {
-                let u = url::Url::parse(s).map_err(|e| o.err("web.public_url", format!("'{s}' is not a URL: {e}")))?;
+                let u = url::Url::parse(s)
+                    .map_err(|e| o.err("web.public_url", format!("'{s}' is not a URL: {e}")))?;
                 if u.scheme() != "https" {
-                    return Err(o.err("web.public_url", "must be an https:// URL (Telegram opens Mini Apps only over HTTPS)"));
+                    return Err(o.err(
+                        "web.public_url",
+                        "must be an https:// URL (Telegram opens Mini Apps only over HTTPS)",
+                    ));
                 }
                 Some(u)
             }
         };
         let token = self.telegram.token.trim().to_string();
         if !token.is_empty() && !valid_token_shape(&token) {
-            return Err(o.err("telegram.token", "does not look like a bot token (digits:letters, from @BotFather)"));
+            return Err(o.err(
+                "telegram.token",
+                "does not look like a bot token (digits:letters, from @BotFather)",
+            ));
         }
-        let api_url = url::Url::parse(self.telegram.api_url.trim())
-            .map_err(|e| o.err("telegram.api_url", format!("'{}' is not a URL: {e}", self.telegram.api_url)))?;
+        let api_url = url::Url::parse(self.telegram.api_url.trim()).map_err(|e| {
+            o.err(
+                "telegram.api_url",
+                format!("'{}' is not a URL: {e}", self.telegram.api_url),
+            )
+        })?;
         if !matches!(api_url.scheme(), "http" | "https") {
             return Err(o.err("telegram.api_url", "must be an http:// or https:// URL"));
         }
         if self.telegram.superadmins.iter().any(|&id| id <= 0) {
-            return Err(o.err("telegram.superadmins", "Telegram user ids are positive numbers"));
+            return Err(o.err(
+                "telegram.superadmins",
+                "Telegram user ids are positive numbers",
+            ));
         }
         if self.telegram.staff_chat_id > 0 {
-            return Err(o.err("telegram.staff_chat_id", "a group's chat id is negative (like -1001234567890); 0 turns the staff group off"));
+            return Err(o.err(
+                "telegram.staff_chat_id",
+                "a group's chat id is negative (like -1001234567890); 0 turns the staff group off",
+            ));
         }
         if self.smtp.enabled {
             if self.smtp.host.trim().is_empty() {
@@ -241,13 +342,23 @@ impl RawConfig {
             }
         }
         let from = self.smtp.from.trim();
-        if !from.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && !d.contains('@'))
+        if !from
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && !d.contains('@'))
             || from.contains(char::is_whitespace)
         {
-            return Err(o.err("smtp.from", format!("'{}' is not an e-mail address", self.smtp.from)));
+            return Err(o.err(
+                "smtp.from",
+                format!("'{}' is not an e-mail address", self.smtp.from),
+            ));
         }
-        let time = chrono::NaiveTime::parse_from_str(self.archive.time.trim(), "%H:%M")
-            .map_err(|_| o.err("archive.time", format!("must be HH:MM, like 02:30 (got '{}')", self.archive.time)))?;
+        let time =
+            chrono::NaiveTime::parse_from_str(self.archive.time.trim(), "%H:%M").map_err(|_| {
+                o.err(
+                    "archive.time",
+                    format!("must be HH:MM, like 02:30 (got '{}')", self.archive.time),
+                )
+            })?;
         for (key, v) in [
             ("archive.keep_daily", self.archive.keep_daily),
             ("archive.keep_monthly", self.archive.keep_monthly),
@@ -257,21 +368,37 @@ impl RawConfig {
                 return Err(o.err(key, "must be at most 10000"));
             }
         }
-        let language = Language::parse(self.ui.language.trim())
-            .ok_or_else(|| o.err("ui.language", format!("must be \"ru\", \"uk\" or \"en\" (got '{}')", self.ui.language)))?;
-        let timezone: chrono_tz::Tz = self
-            .ui
-            .timezone
-            .trim()
-            .parse()
-            .map_err(|_| o.err("ui.timezone", format!("'{}' is not a known time zone (like Europe/Moscow)", self.ui.timezone)))?;
-        tracing_subscriber::EnvFilter::try_new(&self.log.level)
-            .map_err(|e| o.err("log.level", format!("'{}' is not a log filter: {e}", self.log.level)))?;
+        let language = Language::parse(self.ui.language.trim()).ok_or_else(|| {
+            o.err(
+                "ui.language",
+                format!(
+                    "must be \"ru\", \"uk\" or \"en\" (got '{}')",
+                    self.ui.language
+                ),
+            )
+        })?;
+        let timezone: chrono_tz::Tz = self.ui.timezone.trim().parse().map_err(|_| {
+            o.err(
+                "ui.timezone",
+                format!(
+                    "'{}' is not a known time zone (like Europe/Moscow)",
+                    self.ui.timezone
+                ),
+            )
+        })?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| {
+            o.err(
+                "log.level",
+                format!("'{}' is not a log filter: {e}", self.log.level),
+            )
+        })?;
         if self.log.keep_days == 0 {
             return Err(o.err("log.keep_days", "must be at least 1"));
         }
         Ok(Config {
-            storage: StorageConfig { data_dir: PathBuf::from(data_dir) },
+            storage: StorageConfig {
+                data_dir: PathBuf::from(data_dir),
+            },
             web: WebConfig { listen, public_url },
             telegram: TelegramConfig {
                 token: Secret::new(token),
@@ -295,7 +422,10 @@ impl RawConfig {
                 keep_yearly: self.archive.keep_yearly,
             },
             ui: UiConfig { language, timezone },
-            log: LogConfig { level: self.log.level, keep_days: self.log.keep_days },
+            log: LogConfig {
+                level: self.log.level,
+                keep_days: self.log.keep_days,
+            },
             source: None,
             warnings: Vec::new(),
         })
@@ -309,7 +439,9 @@ fn valid_token_shape(t: &str) -> bool {
             !id.is_empty()
                 && id.chars().all(|c| c.is_ascii_digit())
                 && secret.len() >= 30
-                && secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && secret
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         }
         None => false,
     }

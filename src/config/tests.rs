@@ -7,7 +7,10 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
 }
 
 fn parse_env(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Config::from_parts(Some(Path::new("config.toml")), text, &env)
 }
 
@@ -26,8 +29,18 @@ fn empty_file_gives_the_documented_defaults() {
     assert!(!c.smtp.enabled);
     assert_eq!(c.smtp.port, 587);
     assert_eq!(c.smtp.security, SmtpSecurity::Starttls);
-    assert_eq!(c.archive.time, chrono::NaiveTime::from_hms_opt(2, 30, 0).unwrap());
-    assert_eq!((c.archive.keep_daily, c.archive.keep_monthly, c.archive.keep_yearly), (14, 12, 5));
+    assert_eq!(
+        c.archive.time,
+        chrono::NaiveTime::from_hms_opt(2, 30, 0).unwrap()
+    );
+    assert_eq!(
+        (
+            c.archive.keep_daily,
+            c.archive.keep_monthly,
+            c.archive.keep_yearly
+        ),
+        (14, 12, 5)
+    );
     assert_eq!(c.ui.language, Language::Ru);
     assert_eq!(c.ui.timezone, chrono_tz::Europe::Moscow);
 }
@@ -63,8 +76,16 @@ fn bad_values_are_named_with_their_key_and_line() {
         ("[ui]\ntimezone = \"Mars/Olympus\"\n", "ui.timezone", 2),
         ("[ui]\nlanguage = \"de\"\n", "ui.language", 2),
         ("[telegram]\ntoken = \"nope\"\n", "telegram.token", 2),
-        ("[telegram]\nstaff_chat_id = 5\n", "telegram.staff_chat_id", 2),
-        ("[web]\npublic_url = \"http://example.org\"\n", "web.public_url", 2),
+        (
+            "[telegram]\nstaff_chat_id = 5\n",
+            "telegram.staff_chat_id",
+            2,
+        ),
+        (
+            "[web]\npublic_url = \"http://example.org\"\n",
+            "web.public_url",
+            2,
+        ),
         ("[smtp]\nfrom = \"not-an-address\"\n", "smtp.from", 2),
         ("[log]\nkeep_days = 0\n", "log.keep_days", 2),
     ];
@@ -92,7 +113,10 @@ fn environment_overrides_and_is_named_in_errors() {
         "[web]\nlisten = \"0.0.0.0:1\"\n",
         &[
             ("HELPDESK_WEB_LISTEN", "127.0.0.1:9999"),
-            ("HELPDESK_TELEGRAM_TOKEN", "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            (
+                "HELPDESK_TELEGRAM_TOKEN",
+                "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ),
             ("HELPDESK_SMTP_PASSWORD", "pw"),
             ("HELPDESK_TELEGRAM_SUPERADMINS", "1, 2"),
             ("HELPDESK_SMTP_ENABLED", "true"),
@@ -106,13 +130,25 @@ fn environment_overrides_and_is_named_in_errors() {
     assert!(c.smtp.enabled);
     let e = parse_env("", &[("HELPDESK_SMTP_PORT", "x")]).unwrap_err().0;
     assert!(e.contains("HELPDESK_SMTP_PORT"), "{e}");
-    let e = parse_env("", &[("HELPDESK_UI_TIMEZONE", "Nowhere")]).unwrap_err().0;
-    assert!(e.contains("HELPDESK_UI_TIMEZONE") && e.contains("ui.timezone"), "{e}");
+    let e = parse_env("", &[("HELPDESK_UI_TIMEZONE", "Nowhere")])
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains("HELPDESK_UI_TIMEZONE") && e.contains("ui.timezone"),
+        "{e}"
+    );
 }
 
 #[test]
 fn secrets_never_show_in_debug() {
-    let c = parse_env("", &[("HELPDESK_TELEGRAM_TOKEN", "123456:SECRETSECRETSECRETSECRETSECRETSECRET")]).unwrap();
+    let c = parse_env(
+        "",
+        &[(
+            "HELPDESK_TELEGRAM_TOKEN",
+            "123456:SECRETSECRETSECRETSECRETSECRETSECRET",
+        )],
+    )
+    .unwrap();
     let dbg = format!("{c:?}");
     assert!(!dbg.contains("SECRETSECRET"), "{dbg}");
     assert_eq!(c.telegram.token.masked(), "********CRET");

@@ -15,7 +15,10 @@ pub mod validate;
 
 pub use faq::FaqEntry;
 pub use people::{Language, Requester, Staff};
-pub use record::{AuditEntry, Button, Direction, DialogRow, MessageLog, OutboxMessage, OutboxRow, Session, Setting};
+pub use record::{
+    AuditEntry, Button, DialogRow, Direction, MessageLog, OutboxMessage, OutboxRow, Session,
+    Setting,
+};
 pub use role::{Action, Actor, Role};
 pub use stock::{MoveReason, StockItem, StockKind, StockMove};
 pub use ticket::{

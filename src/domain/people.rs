@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::role::Role;
 use super::Timestamp;
+use super::role::Role;
 
 /// A language helpdesk speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::role::Actor;
 use super::Timestamp;
+use super::role::Actor;
 
 /// A message waiting to be delivered. It is written in the same transaction as the change
 /// that caused it and deleted only after delivery.

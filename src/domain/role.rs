@@ -20,9 +20,20 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::User, Role::Operator, Role::Storekeeper, Role::Admin, Role::Superadmin];
+    pub const ALL: [Role; 5] = [
+        Role::User,
+        Role::Operator,
+        Role::Storekeeper,
+        Role::Admin,
+        Role::Superadmin,
+    ];
     /// Roles a staff account can be given.
-    pub const STAFF: [Role; 4] = [Role::Operator, Role::Storekeeper, Role::Admin, Role::Superadmin];
+    pub const STAFF: [Role; 4] = [
+        Role::Operator,
+        Role::Storekeeper,
+        Role::Admin,
+        Role::Superadmin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -215,13 +226,22 @@ mod tests {
     fn superadmin_may_do_everything_admin_all_but_superadmins() {
         for a in Action::ALL {
             assert!(allowed(Role::Superadmin, a, None));
-            assert_eq!(allowed(Role::Admin, a, None), a != A::ManageSuperadmins, "{a:?}");
+            assert_eq!(
+                allowed(Role::Admin, a, None),
+                a != A::ManageSuperadmins,
+                "{a:?}"
+            );
         }
     }
 
     #[test]
     fn requesters_only_touch_their_own_things() {
-        let yes = [A::CreateOwnTicket, A::ViewOwnTickets, A::ActOnOwnTicket, A::UrgentCall];
+        let yes = [
+            A::CreateOwnTicket,
+            A::ViewOwnTickets,
+            A::ActOnOwnTicket,
+            A::UrgentCall,
+        ];
         for a in Action::ALL {
             assert_eq!(allowed(Role::User, a, None), yes.contains(&a), "{a:?}");
         }
@@ -229,8 +249,17 @@ mod tests {
 
     #[test]
     fn operator_works_tickets_but_not_stock_or_staff() {
-        for a in [A::TakeTicket, A::AssignTicket, A::ReplyTicket, A::RejectTicket, A::ManageFaq] {
-            assert!(allowed(Role::Operator, a, Some(Category::Hardware)), "{a:?}");
+        for a in [
+            A::TakeTicket,
+            A::AssignTicket,
+            A::ReplyTicket,
+            A::RejectTicket,
+            A::ManageFaq,
+        ] {
+            assert!(
+                allowed(Role::Operator, a, Some(Category::Hardware)),
+                "{a:?}"
+            );
         }
         for a in [
             A::ManageStock,
@@ -249,12 +278,27 @@ mod tests {
 
     #[test]
     fn storekeeper_works_cartridge_orders_only() {
-        for a in [A::TakeTicket, A::ReplyTicket, A::ResolveTicket, A::RejectTicket] {
-            assert!(allowed(Role::Storekeeper, a, Some(Category::CartridgeOrder)), "{a:?}");
-            assert!(!allowed(Role::Storekeeper, a, Some(Category::Network)), "{a:?}");
+        for a in [
+            A::TakeTicket,
+            A::ReplyTicket,
+            A::ResolveTicket,
+            A::RejectTicket,
+        ] {
+            assert!(
+                allowed(Role::Storekeeper, a, Some(Category::CartridgeOrder)),
+                "{a:?}"
+            );
+            assert!(
+                !allowed(Role::Storekeeper, a, Some(Category::Network)),
+                "{a:?}"
+            );
         }
         assert!(allowed(Role::Storekeeper, A::ManageStock, None));
-        assert!(!allowed(Role::Storekeeper, A::AssignTicket, Some(Category::CartridgeOrder)));
+        assert!(!allowed(
+            Role::Storekeeper,
+            A::AssignTicket,
+            Some(Category::CartridgeOrder)
+        ));
         assert!(!allowed(Role::Storekeeper, A::ManageFaq, None));
         assert!(!allowed(Role::Storekeeper, A::ManageStaff, None));
     }
@@ -271,7 +315,10 @@ mod tests {
 
     #[test]
     fn actors_display_and_role() {
-        let a = Actor::Staff { login: "ivan".into(), role: Role::Operator };
+        let a = Actor::Staff {
+            login: "ivan".into(),
+            role: Role::Operator,
+        };
         assert_eq!(a.to_string(), "staff:ivan");
         assert_eq!(a.role(), Role::Operator);
         assert_eq!(Actor::Requester { tg_id: 42 }.role(), Role::User);

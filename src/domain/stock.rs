@@ -17,8 +17,13 @@ pub enum StockKind {
 }
 
 impl StockKind {
-    pub const ALL: [StockKind; 5] =
-        [StockKind::Cartridge, StockKind::Toner, StockKind::Drum, StockKind::Paper, StockKind::Other];
+    pub const ALL: [StockKind; 5] = [
+        StockKind::Cartridge,
+        StockKind::Toner,
+        StockKind::Drum,
+        StockKind::Paper,
+        StockKind::Other,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,7 +62,9 @@ impl StockItem {
     /// Does it fit this printer model (case-insensitive)?
     pub fn fits(&self, model: &str) -> bool {
         let model = model.trim();
-        self.printers.iter().any(|p| p.trim().eq_ignore_ascii_case(model))
+        self.printers
+            .iter()
+            .any(|p| p.trim().eq_ignore_ascii_case(model))
     }
 }
 
@@ -139,7 +146,10 @@ pub fn movement_delta(
                 return Err(StockError::IssueNotPositive);
             }
             if amount > current {
-                return Err(StockError::Insufficient { available: current, requested: amount });
+                return Err(StockError::Insufficient {
+                    available: current,
+                    requested: amount,
+                });
             }
             Ok(-amount)
         }
@@ -201,20 +211,44 @@ mod tests {
     #[test]
     fn movement_rules() {
         assert_eq!(movement_delta(MoveReason::Receipt, 3, 5, ""), Ok(5));
-        assert_eq!(movement_delta(MoveReason::Receipt, 3, 0, ""), Err(StockError::ReceiptNotPositive));
+        assert_eq!(
+            movement_delta(MoveReason::Receipt, 3, 0, ""),
+            Err(StockError::ReceiptNotPositive)
+        );
         assert_eq!(movement_delta(MoveReason::Issue, 3, 2, ""), Ok(-2));
         assert_eq!(
             movement_delta(MoveReason::Issue, 3, 4, ""),
-            Err(StockError::Insufficient { available: 3, requested: 4 })
+            Err(StockError::Insufficient {
+                available: 3,
+                requested: 4
+            })
         );
-        assert_eq!(movement_delta(MoveReason::Issue, 3, -1, ""), Err(StockError::IssueNotPositive));
-        assert_eq!(movement_delta(MoveReason::Adjustment, 3, -3, "count"), Ok(-3));
-        assert_eq!(movement_delta(MoveReason::Adjustment, 3, -4, "count"), Err(StockError::NegativeBalance));
-        assert_eq!(movement_delta(MoveReason::Adjustment, 3, 1, " "), Err(StockError::NoteRequired));
-        assert_eq!(movement_delta(MoveReason::Adjustment, 3, 0, "x"), Err(StockError::Zero));
+        assert_eq!(
+            movement_delta(MoveReason::Issue, 3, -1, ""),
+            Err(StockError::IssueNotPositive)
+        );
+        assert_eq!(
+            movement_delta(MoveReason::Adjustment, 3, -3, "count"),
+            Ok(-3)
+        );
+        assert_eq!(
+            movement_delta(MoveReason::Adjustment, 3, -4, "count"),
+            Err(StockError::NegativeBalance)
+        );
+        assert_eq!(
+            movement_delta(MoveReason::Adjustment, 3, 1, " "),
+            Err(StockError::NoteRequired)
+        );
+        assert_eq!(
+            movement_delta(MoveReason::Adjustment, 3, 0, "x"),
+            Err(StockError::Zero)
+        );
         assert_eq!(movement_delta(MoveReason::Import, 3, 10, ""), Ok(7));
         assert_eq!(movement_delta(MoveReason::Import, 3, 3, ""), Ok(0));
-        assert_eq!(movement_delta(MoveReason::Import, 3, -1, ""), Err(StockError::NegativeBalance));
+        assert_eq!(
+            movement_delta(MoveReason::Import, 3, -1, ""),
+            Err(StockError::NegativeBalance)
+        );
     }
 
     #[test]

@@ -25,21 +25,41 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Заявку {n} відхилено. Причина: {reason}",
         "Ticket {n} was rejected. Reason: {reason}",
     ),
-    ("public_reply", "Ответ по заявке {n}:\n{text}", "Відповідь щодо заявки {n}:\n{text}", "Reply on ticket {n}:\n{text}"),
+    (
+        "public_reply",
+        "Ответ по заявке {n}:\n{text}",
+        "Відповідь щодо заявки {n}:\n{text}",
+        "Reply on ticket {n}:\n{text}",
+    ),
     (
         "resolved",
         "Заявка {n} решена. Подтвердите или откройте заново, и оцените работу.",
         "Заявку {n} вирішено. Підтвердьте або відкрийте знову, і оцініть роботу.",
         "Ticket {n} is resolved. Please confirm or reopen it, and rate the work.",
     ),
-    ("email_subject", "Заявка {n}: {subject}", "Заявка {n}: {subject}", "Ticket {n}: {subject}"),
+    (
+        "email_subject",
+        "Заявка {n}: {subject}",
+        "Заявка {n}: {subject}",
+        "Ticket {n}: {subject}",
+    ),
     ("status.new", "новая", "нова", "new"),
     ("status.in_progress", "в работе", "в роботі", "in progress"),
-    ("status.waiting_requester", "ждёт вашего ответа", "чекає на вашу відповідь", "waiting for your reply"),
+    (
+        "status.waiting_requester",
+        "ждёт вашего ответа",
+        "чекає на вашу відповідь",
+        "waiting for your reply",
+    ),
     ("status.resolved", "решена", "вирішена", "resolved"),
     ("status.closed", "закрыта", "закрита", "closed"),
     ("status.rejected", "отклонена", "відхилена", "rejected"),
-    ("status.reopened", "открыта заново", "відкрита знову", "reopened"),
+    (
+        "status.reopened",
+        "открыта заново",
+        "відкрита знову",
+        "reopened",
+    ),
 ];
 
 /// The default text for `key` in `lang`, or the key itself when unknown.
@@ -87,7 +107,10 @@ mod tests {
     #[test]
     fn renders_placeholders() {
         let t = default_text(Language::En, "ticket_created");
-        assert_eq!(render(t, &[("n", "#5"), ("subject", "Printer")]), "Ticket #5 created: Printer. We will tell you when someone takes it.");
+        assert_eq!(
+            render(t, &[("n", "#5"), ("subject", "Printer")]),
+            "Ticket #5 created: Printer. We will tell you when someone takes it."
+        );
         assert_eq!(default_text(Language::Ru, "nope"), "nope");
     }
 }

@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use super::role::Actor;
 use super::Timestamp;
+use super::role::Actor;
 
 /// Where a ticket is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -99,7 +99,9 @@ pub enum TicketAction {
     /// The requester confirms the resolution (or it is closed automatically).
     Close,
     /// Rejection always carries a non-empty reason.
-    Reject { reason: String },
+    Reject {
+        reason: String,
+    },
     Reopen,
 }
 
@@ -122,7 +124,10 @@ impl TicketAction {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("a ticket that is {from} cannot be {action}: not allowed")]
-    Illegal { from: TicketStatus, action: &'static str },
+    Illegal {
+        from: TicketStatus,
+        action: &'static str,
+    },
     #[error("a reason is required to reject a ticket")]
     ReasonRequired,
     #[error("the rejection reason is too long (at most {max} characters)")]
@@ -136,7 +141,10 @@ pub const MAX_REASON_CHARS: usize = 1000;
 ///
 /// `Assign` on a ticket already in progress or waiting changes the assignee only, so it returns
 /// the same status.
-pub fn transition(from: TicketStatus, action: &TicketAction) -> Result<TicketStatus, TransitionError> {
+pub fn transition(
+    from: TicketStatus,
+    action: &TicketAction,
+) -> Result<TicketStatus, TransitionError> {
     use TicketAction as A;
     use TicketStatus as S;
     if let A::Reject { reason } = action {
@@ -145,7 +153,9 @@ pub fn transition(from: TicketStatus, action: &TicketAction) -> Result<TicketSta
             return Err(TransitionError::ReasonRequired);
         }
         if reason.chars().count() > MAX_REASON_CHARS {
-            return Err(TransitionError::ReasonTooLong { max: MAX_REASON_CHARS });
+            return Err(TransitionError::ReasonTooLong {
+                max: MAX_REASON_CHARS,
+            });
         }
     }
     let to = match (from, action) {
@@ -179,7 +189,12 @@ pub enum Priority {
 }
 
 impl Priority {
-    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Critical];
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Critical,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -326,18 +341,40 @@ pub struct TicketEvent {
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Created,
-    StatusChanged { from: TicketStatus, to: TicketStatus },
-    Assigned { to: String },
-    PriorityChanged { from: Priority, to: Priority },
+    StatusChanged {
+        from: TicketStatus,
+        to: TicketStatus,
+    },
+    Assigned {
+        to: String,
+    },
+    PriorityChanged {
+        from: Priority,
+        to: Priority,
+    },
     /// A reply staff sent to the requester.
-    PublicReply { text: String },
+    PublicReply {
+        text: String,
+    },
     /// A note only staff see.
-    InternalNote { text: String },
+    InternalNote {
+        text: String,
+    },
     /// A message the requester sent.
-    InboundMessage { text: String },
-    Attachment { file_id: String, kind: String, name: String },
-    Rejected { reason: String },
-    Rated { stars: u8 },
+    InboundMessage {
+        text: String,
+    },
+    Attachment {
+        file_id: String,
+        kind: String,
+        name: String,
+    },
+    Rejected {
+        reason: String,
+    },
+    Rated {
+        stars: u8,
+    },
 }
 
 #[cfg(test)]
@@ -354,7 +391,9 @@ mod tests {
             A::RequesterReplied,
             A::Resolve,
             A::Close,
-            A::Reject { reason: "duplicate".into() },
+            A::Reject {
+                reason: "duplicate".into(),
+            },
             A::Reopen,
         ]
     }
@@ -397,7 +436,10 @@ mod tests {
                     }
                     None => assert_eq!(
                         got,
-                        Err(TransitionError::Illegal { from, action: action.name() }),
+                        Err(TransitionError::Illegal {
+                            from,
+                            action: action.name()
+                        }),
                         "{from} --{}--> must be refused",
                         action.name()
                     ),
@@ -411,17 +453,27 @@ mod tests {
     fn rejection_needs_a_reason() {
         for reason in ["", "   ", "\n\t"] {
             assert_eq!(
-                transition(S::New, &A::Reject { reason: reason.into() }),
+                transition(
+                    S::New,
+                    &A::Reject {
+                        reason: reason.into()
+                    }
+                ),
                 Err(TransitionError::ReasonRequired)
             );
         }
         let long = "x".repeat(MAX_REASON_CHARS + 1);
         assert_eq!(
             transition(S::New, &A::Reject { reason: long }),
-            Err(TransitionError::ReasonTooLong { max: MAX_REASON_CHARS })
+            Err(TransitionError::ReasonTooLong {
+                max: MAX_REASON_CHARS
+            })
         );
         let exact = "я".repeat(MAX_REASON_CHARS);
-        assert_eq!(transition(S::InProgress, &A::Reject { reason: exact }), Ok(S::Rejected));
+        assert_eq!(
+            transition(S::InProgress, &A::Reject { reason: exact }),
+            Ok(S::Rejected)
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
-        ValidationError { field, problem: problem.into() }
+        ValidationError {
+            field,
+            problem: problem.into(),
+        }
     }
 }
 
@@ -36,7 +39,12 @@ pub const MAX_TEXT: usize = 4096;
 pub const MAX_ORDER_QUANTITY: u32 = 100;
 
 /// Trims, collapses inner whitespace and checks the length in characters.
-pub fn text(field: &'static str, value: &str, min: usize, max: usize) -> Result<String, ValidationError> {
+pub fn text(
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, ValidationError> {
     let cleaned = value.trim().to_string();
     let n = cleaned.chars().count();
     if n < min {
@@ -47,9 +55,15 @@ pub fn text(field: &'static str, value: &str, min: usize, max: usize) -> Result<
         });
     }
     if n > max {
-        return Err(ValidationError::new(field, format!("must be at most {max} characters (got {n})")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters (got {n})"),
+        ));
     }
-    if cleaned.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if cleaned
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(ValidationError::new(field, "contains control characters"));
     }
     Ok(cleaned)
@@ -63,7 +77,10 @@ pub fn person_name(value: &str) -> Result<String, ValidationError> {
         return Err(ValidationError::new("name", "must be at least 2 letters"));
     }
     if n > MAX_NAME {
-        return Err(ValidationError::new("name", format!("must be at most {MAX_NAME} characters")));
+        return Err(ValidationError::new(
+            "name",
+            format!("must be at most {MAX_NAME} characters"),
+        ));
     }
     if !cleaned.chars().any(char::is_alphabetic) {
         return Err(ValidationError::new("name", "must contain letters"));
@@ -72,7 +89,10 @@ pub fn person_name(value: &str) -> Result<String, ValidationError> {
         .chars()
         .find(|c| !(c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.')))
     {
-        return Err(ValidationError::new("name", format!("must not contain '{bad}'")));
+        return Err(ValidationError::new(
+            "name",
+            format!("must not contain '{bad}'"),
+        ));
     }
     Ok(cleaned)
 }
@@ -88,7 +108,12 @@ pub fn phone(value: &str) -> Result<String, ValidationError> {
             '0'..='9' => digits.push(c),
             '+' if i == 0 => {}
             ' ' | '-' | '(' | ')' | '.' => {}
-            _ => return Err(ValidationError::new("phone", format!("must not contain '{c}'"))),
+            _ => {
+                return Err(ValidationError::new(
+                    "phone",
+                    format!("must not contain '{c}'"),
+                ));
+            }
         }
     }
     if !(10..=15).contains(&digits.len()) {
@@ -105,7 +130,12 @@ pub fn email(value: &str) -> Result<String, ValidationError> {
         return Err(bad());
     }
     let (local, domain) = v.split_once('@').ok_or_else(bad)?;
-    if local.is_empty() || domain.contains('@') || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+    if local.is_empty()
+        || domain.contains('@')
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+    {
         return Err(bad());
     }
     Ok(v.to_string())
@@ -117,8 +147,14 @@ pub fn login(value: &str) -> Result<String, ValidationError> {
     if !(2..=32).contains(&v.len()) {
         return Err(ValidationError::new("login", "must be 2 to 32 characters"));
     }
-    if !v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')) {
-        return Err(ValidationError::new("login", "may contain only latin letters, digits, '.', '_' and '-'"));
+    if !v
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(ValidationError::new(
+            "login",
+            "may contain only latin letters, digits, '.', '_' and '-'",
+        ));
     }
     Ok(v)
 }
@@ -127,10 +163,16 @@ pub fn login(value: &str) -> Result<String, ValidationError> {
 pub fn password(value: &str) -> Result<(), ValidationError> {
     let n = value.chars().count();
     if n < 8 {
-        return Err(ValidationError::new("password", "must be at least 8 characters"));
+        return Err(ValidationError::new(
+            "password",
+            "must be at least 8 characters",
+        ));
     }
     if n > 256 {
-        return Err(ValidationError::new("password", "must be at most 256 characters"));
+        return Err(ValidationError::new(
+            "password",
+            "must be at most 256 characters",
+        ));
     }
     Ok(())
 }
@@ -138,7 +180,10 @@ pub fn password(value: &str) -> Result<(), ValidationError> {
 /// A quantity in an order line.
 pub fn order_quantity(value: i64) -> Result<u32, ValidationError> {
     if value < 1 || value > i64::from(MAX_ORDER_QUANTITY) {
-        return Err(ValidationError::new("quantity", format!("must be from 1 to {MAX_ORDER_QUANTITY}")));
+        return Err(ValidationError::new(
+            "quantity",
+            format!("must be from 1 to {MAX_ORDER_QUANTITY}"),
+        ));
     }
     Ok(value as u32)
 }
@@ -164,7 +209,11 @@ pub fn sku(value: &str) -> Result<String, ValidationError> {
 mod tests {
     use super::*;
 
-    fn check<T: PartialEq + std::fmt::Debug>(f: impl Fn(&str) -> Result<T, ValidationError>, ok: &[(&str, T)], bad: &[&str]) {
+    fn check<T: PartialEq + std::fmt::Debug>(
+        f: impl Fn(&str) -> Result<T, ValidationError>,
+        ok: &[(&str, T)],
+        bad: &[&str],
+    ) {
         for (input, expected) in ok {
             assert_eq!(f(input).as_ref(), Ok(expected), "{input:?}");
         }
@@ -195,14 +244,29 @@ mod tests {
                 ("8 912 345 67 89", "89123456789".to_string()),
                 ("+380 44 123 4567", "+380441234567".to_string()),
             ],
-            &["", "12345", "+7 912 abc", "++79123456789", "+7912345678901234567", "7-912-345"],
+            &[
+                "",
+                "12345",
+                "+7 912 abc",
+                "++79123456789",
+                "+7912345678901234567",
+                "7-912-345",
+            ],
         );
     }
 
     #[test]
     fn emails_logins_passwords() {
-        check(email, &[(" a.b@office.local ", "a.b@office.local".to_string())], &["a", "a@b", "@b.c", "a b@c.d", "a@b.c."]);
-        check(login, &[("Ivan.P", "ivan.p".to_string())], &["a", "иван", "a b", &"x".repeat(33)]);
+        check(
+            email,
+            &[(" a.b@office.local ", "a.b@office.local".to_string())],
+            &["a", "a@b", "@b.c", "a b@c.d", "a@b.c."],
+        );
+        check(
+            login,
+            &[("Ivan.P", "ivan.p".to_string())],
+            &["a", "иван", "a b", &"x".repeat(33)],
+        );
         assert!(password("12345678").is_ok());
         assert!(password("1234567").is_err());
         assert!(password(&"x".repeat(257)).is_err());
@@ -211,7 +275,10 @@ mod tests {
     #[test]
     fn text_lengths_and_quantities() {
         assert_eq!(text("subject", "  hi ", 1, 10), Ok("hi".into()));
-        assert_eq!(text("subject", "   ", 1, 10).unwrap_err().problem, "must not be empty");
+        assert_eq!(
+            text("subject", "   ", 1, 10).unwrap_err().problem,
+            "must not be empty"
+        );
         assert!(text("subject", &"x".repeat(11), 1, 10).is_err());
         assert!(text("subject", "a\u{0}b", 1, 10).is_err());
         assert!(text("description", "line1\nline2", 1, 100).is_ok());

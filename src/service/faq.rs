@@ -28,7 +28,9 @@ impl Service {
         let mut tx = self.write()?;
         let entry = match id {
             Some(id) => {
-                let mut e = tx.faq_entry(id)?.ok_or_else(|| ServiceError::NotFound(format!("FAQ entry {id}")))?;
+                let mut e = tx
+                    .faq_entry(id)?
+                    .ok_or_else(|| ServiceError::NotFound(format!("FAQ entry {id}")))?;
                 e.question = question;
                 e.alternatives = alternatives;
                 e.answer = answer;
@@ -49,15 +51,29 @@ impl Service {
             },
         };
         tx.put_faq(&entry)?;
-        let action = if id.is_some() { "faq.update" } else { "faq.create" };
-        tx.add_audit(now, actor, action, format!("faq:{}", entry.id), entry.question.clone())?;
+        let action = if id.is_some() {
+            "faq.update"
+        } else {
+            "faq.create"
+        };
+        tx.add_audit(
+            now,
+            actor,
+            action,
+            format!("faq:{}", entry.id),
+            entry.question.clone(),
+        )?;
         tx.commit()?;
         Ok(entry)
     }
 
     /// Imports entries in one transaction: an entry with the same question (ignoring case) is
     /// updated, others are added. Any invalid entry refuses the whole import, naming it.
-    pub fn import_faq(&self, actor: &Actor, entries: &[(String, String, Vec<String>)]) -> Result<FaqImportReport> {
+    pub fn import_faq(
+        &self,
+        actor: &Actor,
+        entries: &[(String, String, Vec<String>)],
+    ) -> Result<FaqImportReport> {
         require(actor, Action::ManageFaq, None)?;
         let mut cleaned = Vec::with_capacity(entries.len());
         for (i, (q, a, alts)) in entries.iter().enumerate() {
@@ -68,13 +84,20 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.write()?;
-        let mut by_question: std::collections::HashMap<String, FaqEntry> =
-            tx.faq_all()?.into_iter().map(|e| (e.question.to_lowercase(), e)).collect();
+        let mut by_question: std::collections::HashMap<String, FaqEntry> = tx
+            .faq_all()?
+            .into_iter()
+            .map(|e| (e.question.to_lowercase(), e))
+            .collect();
         let mut report = FaqImportReport::default();
         for (question, alternatives, answer) in cleaned {
             let key = question.to_lowercase();
             match by_question.get_mut(&key) {
-                Some(e) if e.answer == answer && e.alternatives == alternatives && e.question == question => {
+                Some(e)
+                    if e.answer == answer
+                        && e.alternatives == alternatives
+                        && e.question == question =>
+                {
                     report.unchanged += 1;
                 }
                 Some(e) => {
@@ -108,14 +131,21 @@ impl Service {
             actor,
             "faq.import",
             "faq".into(),
-            format!("added {}, updated {}, unchanged {}", report.added, report.updated, report.unchanged),
+            format!(
+                "added {}, updated {}, unchanged {}",
+                report.added, report.updated, report.unchanged
+            ),
         )?;
         tx.commit()?;
         Ok(report)
     }
 }
 
-fn clean_faq(question: &str, alternatives: &[String], answer: &str) -> Result<(String, Vec<String>, String), ValidationError> {
+fn clean_faq(
+    question: &str,
+    alternatives: &[String],
+    answer: &str,
+) -> Result<(String, Vec<String>, String), ValidationError> {
     let question = validate::text("question", question, 2, 500)?;
     let answer = validate::text("answer", answer, 1, validate::MAX_TEXT)?;
     let mut alts = Vec::new();
@@ -126,7 +156,10 @@ fn clean_faq(question: &str, alternatives: &[String], answer: &str) -> Result<(S
         }
     }
     if alts.len() > 50 {
-        return Err(ValidationError::new("alternatives", "at most 50 alternative phrasings"));
+        return Err(ValidationError::new(
+            "alternatives",
+            "at most 50 alternative phrasings",
+        ));
     }
     Ok((question, alts, answer))
 }

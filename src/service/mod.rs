@@ -77,7 +77,11 @@ pub struct ServiceConfig {
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        ServiceConfig { staff_chat_id: 0, default_language: Language::Ru, email_enabled: false }
+        ServiceConfig {
+            staff_chat_id: 0,
+            default_language: Language::Ru,
+            email_enabled: false,
+        }
     }
 }
 
@@ -95,13 +99,21 @@ struct Inner {
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service").field("store", &self.inner.store).finish()
+        f.debug_struct("Service")
+            .field("store", &self.inner.store)
+            .finish()
     }
 }
 
 impl Service {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: ServiceConfig) -> Service {
-        Service { inner: Arc::new(Inner { store, clock, config }) }
+        Service {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                config,
+            }),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -134,10 +146,18 @@ impl Service {
     /// The text `key` in `lang`, with the panel's override when there is one.
     pub fn text(&self, tx: &impl Reads, lang: Language, key: &str) -> Result<String> {
         let custom = tx.setting(&format!("text.{key}.{}", lang.as_str()))?;
-        Ok(custom.map(|s| s.value).unwrap_or_else(|| default_text(lang, key).to_string()))
+        Ok(custom
+            .map(|s| s.value)
+            .unwrap_or_else(|| default_text(lang, key).to_string()))
     }
 
-    fn text_with(&self, tx: &impl Reads, lang: Language, key: &str, args: &[(&str, &str)]) -> Result<String> {
+    fn text_with(
+        &self,
+        tx: &impl Reads,
+        lang: Language,
+        key: &str,
+        args: &[(&str, &str)],
+    ) -> Result<String> {
         Ok(render(&self.text(tx, lang, key)?, args))
     }
 }
@@ -147,7 +167,10 @@ fn require(actor: &Actor, action: Action, category: Option<Category>) -> Result<
     if role::allowed(actor.role(), action, category) {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden(format!("{} may not {action:?}", actor.role())))
+        Err(ServiceError::Forbidden(format!(
+            "{} may not {action:?}",
+            actor.role()
+        )))
     }
 }
 
@@ -167,8 +190,19 @@ pub(crate) mod testing {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let clock = Arc::new(FakeClock::new(1_750_000_000));
-        let cfg = ServiceConfig { staff_chat_id: -100500, default_language: Language::En, email_enabled: true };
+        let cfg = ServiceConfig {
+            staff_chat_id: -100500,
+            default_language: Language::En,
+            email_enabled: true,
+        };
         let svc = Service::new(store, clock.clone(), cfg);
-        TestService { svc, clock, _dir: dir }
+        TestService {
+            svc,
+            clock,
+            _dir: dir,
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

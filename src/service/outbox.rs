@@ -22,15 +22,29 @@ impl Service {
 
     /// Records a failed attempt: retries with exponential back-off (or at `retry_at` when the
     /// far side said when), and marks the row failed after [`MAX_ATTEMPTS`] or when `permanent`.
-    pub fn outbox_attempt_failed(&self, id: u64, error: &str, retry_at: Option<Timestamp>, permanent: bool) -> Result<()> {
+    pub fn outbox_attempt_failed(
+        &self,
+        id: u64,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        permanent: bool,
+    ) -> Result<()> {
         let now = self.now();
         let mut tx = self.write()?;
-        let Some(mut row) = tx.outbox_row(id)? else { return Ok(()) };
+        let Some(mut row) = tx.outbox_row(id)? else {
+            return Ok(());
+        };
         row.attempts += 1;
         row.last_error = Some(error.chars().take(500).collect());
         if permanent || row.attempts >= MAX_ATTEMPTS {
             row.failed = true;
-            tx.add_audit(now, &Actor::System, "outbox.failed", format!("outbox:{id}"), error.chars().take(200).collect())?;
+            tx.add_audit(
+                now,
+                &Actor::System,
+                "outbox.failed",
+                format!("outbox:{id}"),
+                error.chars().take(200).collect(),
+            )?;
         } else {
             let backoff = 2i64.pow(row.attempts.min(10)).min(3600);
             row.next_attempt_at = retry_at.unwrap_or(now + backoff).max(now);
@@ -45,12 +59,20 @@ impl Service {
         require(actor, Action::EditSettings, None)?;
         let now = self.now();
         let mut tx = self.write()?;
-        let mut row = tx.outbox_row(id)?.ok_or_else(|| ServiceError::NotFound(format!("outbox row {id}")))?;
+        let mut row = tx
+            .outbox_row(id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("outbox row {id}")))?;
         row.failed = false;
         row.attempts = 0;
         row.next_attempt_at = now;
         tx.put_outbox(&row)?;
-        tx.add_audit(now, actor, "outbox.retry", format!("outbox:{id}"), String::new())?;
+        tx.add_audit(
+            now,
+            actor,
+            "outbox.retry",
+            format!("outbox:{id}"),
+            String::new(),
+        )?;
         tx.commit()?;
         Ok(())
     }

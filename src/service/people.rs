@@ -1,8 +1,8 @@
 //! Requesters and staff accounts: registration, blocking, staff creation with argon2 password
 //! hashes, and the one-time first-run setup token.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
 
 use super::*;
@@ -55,7 +55,9 @@ impl Service {
     ) -> Result<Requester> {
         let name = validate::person_name(name)?;
         let phone = phone.map(validate::phone).transpose()?;
-        let department = department.map(|d| validate::text("department", d, 1, 100)).transpose()?;
+        let department = department
+            .map(|d| validate::text("department", d, 1, 100))
+            .transpose()?;
         let now = self.now();
         let mut tx = self.write()?;
         let existing = tx.requester(tg_id)?;
@@ -74,14 +76,29 @@ impl Service {
             registered_at: existing.as_ref().map(|e| e.registered_at).unwrap_or(now),
         };
         tx.put_requester(&r)?;
-        let action = if existing.is_some() { "requester.update" } else { "requester.register" };
-        tx.add_audit(now, &Actor::Requester { tg_id }, action, format!("user:{tg_id}"), r.name.clone())?;
+        let action = if existing.is_some() {
+            "requester.update"
+        } else {
+            "requester.register"
+        };
+        tx.add_audit(
+            now,
+            &Actor::Requester { tg_id },
+            action,
+            format!("user:{tg_id}"),
+            r.name.clone(),
+        )?;
         tx.commit()?;
         Ok(r)
     }
 
     /// Sets a requester's e-mail address (or clears it with `None`).
-    pub fn set_requester_email(&self, actor: &Actor, tg_id: i64, email: Option<&str>) -> Result<Requester> {
+    pub fn set_requester_email(
+        &self,
+        actor: &Actor,
+        tg_id: i64,
+        email: Option<&str>,
+    ) -> Result<Requester> {
         if !matches!(actor, Actor::Requester { tg_id: me } if *me == tg_id) {
             require(actor, Action::ManageRequesters, None)?;
         }
@@ -90,23 +107,47 @@ impl Service {
     }
 
     /// Staff block or unblock a requester.
-    pub fn set_requester_blocked(&self, actor: &Actor, tg_id: i64, blocked: bool) -> Result<Requester> {
+    pub fn set_requester_blocked(
+        &self,
+        actor: &Actor,
+        tg_id: i64,
+        blocked: bool,
+    ) -> Result<Requester> {
         require(actor, Action::ManageRequesters, None)?;
-        let action = if blocked { "requester.block" } else { "requester.unblock" };
+        let action = if blocked {
+            "requester.block"
+        } else {
+            "requester.unblock"
+        };
         self.update_requester(actor, tg_id, action, |r| r.blocked = blocked)
     }
 
     /// Marks a requester active or inactive (inactive: they blocked the bot).
     pub fn set_requester_active(&self, tg_id: i64, active: bool) -> Result<Requester> {
-        self.update_requester(&Actor::System, tg_id, if active { "requester.active" } else { "requester.inactive" }, |r| {
-            r.active = active
-        })
+        self.update_requester(
+            &Actor::System,
+            tg_id,
+            if active {
+                "requester.active"
+            } else {
+                "requester.inactive"
+            },
+            |r| r.active = active,
+        )
     }
 
-    fn update_requester(&self, actor: &Actor, tg_id: i64, action: &str, f: impl FnOnce(&mut Requester)) -> Result<Requester> {
+    fn update_requester(
+        &self,
+        actor: &Actor,
+        tg_id: i64,
+        action: &str,
+        f: impl FnOnce(&mut Requester),
+    ) -> Result<Requester> {
         let now = self.now();
         let mut tx = self.write()?;
-        let mut r = tx.requester(tg_id)?.ok_or_else(|| ServiceError::NotFound(format!("requester {tg_id}")))?;
+        let mut r = tx
+            .requester(tg_id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("requester {tg_id}")))?;
         f(&mut r);
         tx.put_requester(&r)?;
         tx.add_audit(now, actor, action, format!("user:{tg_id}"), String::new())?;
@@ -121,14 +162,20 @@ impl Service {
             require(actor, Action::ManageSuperadmins, None)?;
         }
         if !new.role.is_staff() {
-            return Err(ValidationError::new("role", "must be operator, storekeeper, admin or superadmin").into());
+            return Err(ValidationError::new(
+                "role",
+                "must be operator, storekeeper, admin or superadmin",
+            )
+            .into());
         }
         let login = validate::login(&new.login)?;
         validate::password(&new.password)?;
         if let Some(id) = new.telegram_id
             && id <= 0
         {
-            return Err(ValidationError::new("telegram_id", "must be a positive Telegram user id").into());
+            return Err(
+                ValidationError::new("telegram_id", "must be a positive Telegram user id").into(),
+            );
         }
         let display_name = match new.display_name.as_deref() {
             Some(n) => validate::text("display_name", n, 1, validate::MAX_NAME)?,
@@ -138,12 +185,17 @@ impl Service {
         let now = self.now();
         let mut tx = self.write()?;
         if tx.staff(&login)?.is_some() {
-            return Err(ServiceError::Conflict(format!("a staff account '{login}' already exists")));
+            return Err(ServiceError::Conflict(format!(
+                "a staff account '{login}' already exists"
+            )));
         }
         if let Some(id) = new.telegram_id
             && let Some(other) = tx.staff_by_telegram(id)?
         {
-            return Err(ServiceError::Conflict(format!("Telegram id {id} is already linked to '{}'", other.login)));
+            return Err(ServiceError::Conflict(format!(
+                "Telegram id {id} is already linked to '{}'",
+                other.login
+            )));
         }
         let staff = Staff {
             login: login.clone(),
@@ -158,14 +210,22 @@ impl Service {
         };
         tx.put_staff(&staff)?;
         tx.delete_setting(SETUP_TOKEN_KEY)?;
-        tx.add_audit(now, actor, "staff.add", format!("staff:{login}"), new.role.to_string())?;
+        tx.add_audit(
+            now,
+            actor,
+            "staff.add",
+            format!("staff:{login}"),
+            new.role.to_string(),
+        )?;
         tx.commit()?;
         Ok(staff)
     }
 
     /// Checks a login and password; the same `None` for an unknown login and a wrong password.
     pub fn check_password(&self, login: &str, password: &str) -> Result<Option<Staff>> {
-        let Ok(login) = validate::login(login) else { return Ok(None) };
+        let Ok(login) = validate::login(login) else {
+            return Ok(None);
+        };
         let staff = self.read()?.staff(&login)?;
         let Some(staff) = staff else {
             // Spend the same time as a real check so unknown logins cannot be told apart.
@@ -187,8 +247,18 @@ impl Service {
             return Ok(None);
         }
         let token = random_token();
-        tx.put_setting(&Setting { key: SETUP_TOKEN_KEY.into(), value: token_hash(&token), updated_at: now })?;
-        tx.add_audit(now, &Actor::System, "setup.token", "setup".into(), String::new())?;
+        tx.put_setting(&Setting {
+            key: SETUP_TOKEN_KEY.into(),
+            value: token_hash(&token),
+            updated_at: now,
+        })?;
+        tx.add_audit(
+            now,
+            &Actor::System,
+            "setup.token",
+            "setup".into(),
+            String::new(),
+        )?;
         tx.commit()?;
         Ok(Some(token))
     }
@@ -198,9 +268,13 @@ impl Service {
         {
             let tx = self.read()?;
             let stored = tx.setting(SETUP_TOKEN_KEY)?;
-            let valid = stored.is_some_and(|s| constant_time_eq(s.value.as_bytes(), token_hash(token).as_bytes()));
+            let valid = stored.is_some_and(|s| {
+                constant_time_eq(s.value.as_bytes(), token_hash(token).as_bytes())
+            });
             if !valid || tx.staff_count()? > 0 {
-                return Err(ServiceError::Forbidden("the setup link is invalid or was already used".into()));
+                return Err(ServiceError::Forbidden(
+                    "the setup link is invalid or was already used".into(),
+                ));
             }
         }
         self.add_staff(
@@ -219,7 +293,8 @@ impl Service {
 /// argon2id hash of a password (PHC string).
 pub fn hash_password(password: &str) -> Result<String> {
     let bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&bytes).map_err(|e| ServiceError::Conflict(format!("cannot make a salt: {e}")))?;
+    let salt = SaltString::encode_b64(&bytes)
+        .map_err(|e| ServiceError::Conflict(format!("cannot make a salt: {e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -228,7 +303,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 /// Checks a password against a PHC hash; false for a malformed hash.
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A valid argon2 hash of a random password, checked against for unknown logins.

@@ -41,8 +41,18 @@ impl Service {
             updated_at: now,
         };
         tx.put_stock_item(&item)?;
-        let action = if existing.is_some() { "stock.item_update" } else { "stock.item_create" };
-        tx.add_audit(now, actor, action, format!("stock:{sku}"), item.name.clone())?;
+        let action = if existing.is_some() {
+            "stock.item_update"
+        } else {
+            "stock.item_create"
+        };
+        tx.add_audit(
+            now,
+            actor,
+            action,
+            format!("stock:{sku}"),
+            item.name.clone(),
+        )?;
         tx.commit()?;
         Ok(item)
     }
@@ -65,7 +75,9 @@ impl Service {
         let note = validate::text("note", note, 0, 500)?;
         let now = self.now();
         let mut tx = self.write()?;
-        let mut item = tx.stock_item(sku)?.ok_or_else(|| ServiceError::NotFound(format!("stock item {sku}")))?;
+        let mut item = tx
+            .stock_item(sku)?
+            .ok_or_else(|| ServiceError::NotFound(format!("stock item {sku}")))?;
         if let Some(id) = ticket_id
             && tx.ticket(id)?.is_none()
         {

@@ -26,14 +26,22 @@ impl Service {
     /// Files a ticket. A requester files for themselves; staff may file for anyone.
     pub fn create_ticket(&self, actor: &Actor, new: NewTicket) -> Result<Ticket> {
         match (actor, new.requester) {
-            (Actor::Requester { tg_id }, Some(r)) if *tg_id == r => require(actor, Action::CreateOwnTicket, None)?,
-            (Actor::Requester { .. }, _) => return Err(ServiceError::Forbidden("a requester files tickets only for themselves".into())),
+            (Actor::Requester { tg_id }, Some(r)) if *tg_id == r => {
+                require(actor, Action::CreateOwnTicket, None)?
+            }
+            (Actor::Requester { .. }, _) => {
+                return Err(ServiceError::Forbidden(
+                    "a requester files tickets only for themselves".into(),
+                ));
+            }
             _ => require(actor, Action::CreateTicketForOther, None)?,
         }
         let subject = validate::text("subject", &new.subject, 1, validate::MAX_SUBJECT)?;
         let description = validate::text("description", &new.description, 0, validate::MAX_TEXT)?;
         if new.category == Category::CartridgeOrder && new.order.is_empty() {
-            return Err(ValidationError::new("order", "a cartridge order needs at least one item").into());
+            return Err(
+                ValidationError::new("order", "a cartridge order needs at least one item").into(),
+            );
         }
         if new.category != Category::CartridgeOrder && !new.order.is_empty() {
             return Err(ValidationError::new("order", "only cartridge orders carry items").into());
@@ -46,7 +54,9 @@ impl Service {
         let mut tx = self.write()?;
         let requester = match new.requester {
             Some(id) => {
-                let r = tx.requester(id)?.ok_or_else(|| ServiceError::NotFound(format!("requester {id}")))?;
+                let r = tx
+                    .requester(id)?
+                    .ok_or_else(|| ServiceError::NotFound(format!("requester {id}")))?;
                 if r.blocked {
                     return Err(ServiceError::Forbidden("this requester is blocked".into()));
                 }
@@ -57,12 +67,20 @@ impl Service {
         let requester_name = match (&requester, new.requester_name.as_deref()) {
             (Some(r), _) => r.name.clone(),
             (None, Some(n)) => validate::person_name(n)?,
-            (None, None) => return Err(ValidationError::new("requester", "name the requester").into()),
+            (None, None) => {
+                return Err(ValidationError::new("requester", "name the requester").into());
+            }
         };
         let mut order_lines = Vec::new();
         for (sku, quantity) in quantities {
-            let item = tx.stock_item(&sku)?.ok_or_else(|| ServiceError::NotFound(format!("stock item {sku}")))?;
-            order_lines.push(OrderLine { sku, name: item.name, quantity });
+            let item = tx
+                .stock_item(&sku)?
+                .ok_or_else(|| ServiceError::NotFound(format!("stock item {sku}")))?;
+            order_lines.push(OrderLine {
+                sku,
+                name: item.name,
+                quantity,
+            });
         }
         let id = tx.next_id(crate::store::Seq::Ticket)?;
         let ticket = Ticket {
@@ -90,7 +108,13 @@ impl Service {
         };
         tx.put_ticket(&ticket)?;
         tx.add_event(id, now, actor.clone(), EventKind::Created)?;
-        tx.add_audit(now, actor, "ticket.create", format!("ticket:{}", ticket.number()), ticket.subject.clone())?;
+        tx.add_audit(
+            now,
+            actor,
+            "ticket.create",
+            format!("ticket:{}", ticket.number()),
+            ticket.subject.clone(),
+        )?;
         if let Some(r) = &requester {
             let text = self.text_with(
                 &tx,
@@ -117,7 +141,12 @@ impl Service {
             TicketAction::Take => {
                 if let Actor::Staff { login, .. } = actor {
                     t.assignee = Some(login.clone());
-                    tx.add_event(id, now, actor.clone(), EventKind::Assigned { to: login.clone() })?;
+                    tx.add_event(
+                        id,
+                        now,
+                        actor.clone(),
+                        EventKind::Assigned { to: login.clone() },
+                    )?;
                 }
                 t.first_response_at.get_or_insert(now);
             }
@@ -136,7 +165,11 @@ impl Service {
                 t.rating = None;
             }
             TicketAction::Assign => {
-                return Err(ValidationError::new("assignee", "use assign to give a ticket to someone").into());
+                return Err(ValidationError::new(
+                    "assignee",
+                    "use assign to give a ticket to someone",
+                )
+                .into());
             }
             TicketAction::AskRequester | TicketAction::RequesterReplied => {}
         }
@@ -144,9 +177,20 @@ impl Service {
         t.updated_at = now;
         tx.put_ticket(&t)?;
         if from != to {
-            tx.add_event(id, now, actor.clone(), EventKind::StatusChanged { from, to })?;
+            tx.add_event(
+                id,
+                now,
+                actor.clone(),
+                EventKind::StatusChanged { from, to },
+            )?;
         }
-        tx.add_audit(now, actor, &format!("ticket.{}", action.name()), format!("ticket:{}", t.number()), format!("{from} -> {to}"))?;
+        tx.add_audit(
+            now,
+            actor,
+            &format!("ticket.{}", action.name()),
+            format!("ticket:{}", t.number()),
+            format!("{from} -> {to}"),
+        )?;
         if from != to {
             self.notify_status(&mut tx, &t, now)?;
         }
@@ -161,12 +205,19 @@ impl Service {
         let mut tx = self.write()?;
         let mut t = load_ticket(&tx, id)?;
         check_ticket_action(actor, &t, &TicketAction::Assign)?;
-        let staff = tx.staff(login)?.ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
+        let staff = tx
+            .staff(login)?
+            .ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
         if staff.disabled {
-            return Err(ServiceError::Conflict(format!("staff account '{login}' is disabled")));
+            return Err(ServiceError::Conflict(format!(
+                "staff account '{login}' is disabled"
+            )));
         }
         if !role::allowed(staff.role, Action::TakeTicket, Some(t.category)) {
-            return Err(ServiceError::Conflict(format!("'{login}' ({}) cannot work this ticket", staff.role)));
+            return Err(ServiceError::Conflict(format!(
+                "'{login}' ({}) cannot work this ticket",
+                staff.role
+            )));
         }
         let from = t.status;
         let to = ticket::transition(from, &TicketAction::Assign)?;
@@ -175,11 +226,29 @@ impl Service {
         t.updated_at = now;
         t.first_response_at.get_or_insert(now);
         tx.put_ticket(&t)?;
-        tx.add_event(id, now, actor.clone(), EventKind::Assigned { to: staff.login.clone() })?;
+        tx.add_event(
+            id,
+            now,
+            actor.clone(),
+            EventKind::Assigned {
+                to: staff.login.clone(),
+            },
+        )?;
         if from != to {
-            tx.add_event(id, now, actor.clone(), EventKind::StatusChanged { from, to })?;
+            tx.add_event(
+                id,
+                now,
+                actor.clone(),
+                EventKind::StatusChanged { from, to },
+            )?;
         }
-        tx.add_audit(now, actor, "ticket.assign", format!("ticket:{}", t.number()), staff.login.clone())?;
+        tx.add_audit(
+            now,
+            actor,
+            "ticket.assign",
+            format!("ticket:{}", t.number()),
+            staff.login.clone(),
+        )?;
         if from != to {
             self.notify_status(&mut tx, &t, now)?;
         }
@@ -198,10 +267,26 @@ impl Service {
         t.first_response_at.get_or_insert(now);
         t.updated_at = now;
         tx.put_ticket(&t)?;
-        let ev = tx.add_event(id, now, actor.clone(), EventKind::PublicReply { text: text.clone() })?;
-        tx.add_audit(now, actor, "ticket.reply", format!("ticket:{}", t.number()), String::new())?;
+        let ev = tx.add_event(
+            id,
+            now,
+            actor.clone(),
+            EventKind::PublicReply { text: text.clone() },
+        )?;
+        tx.add_audit(
+            now,
+            actor,
+            "ticket.reply",
+            format!("ticket:{}", t.number()),
+            String::new(),
+        )?;
         if let Some(r) = t.requester.map(|r| tx.requester(r)).transpose()?.flatten() {
-            let msg = self.text_with(&tx, r.language, "public_reply", &[("n", &t.number()), ("text", &text)])?;
+            let msg = self.text_with(
+                &tx,
+                r.language,
+                "public_reply",
+                &[("n", &t.number()), ("text", &text)],
+            )?;
             self.notify_requester(&mut tx, &r, &t, msg, now)?;
         }
         tx.commit()?;
@@ -218,7 +303,13 @@ impl Service {
         t.updated_at = now;
         tx.put_ticket(&t)?;
         let ev = tx.add_event(id, now, actor.clone(), EventKind::InternalNote { text })?;
-        tx.add_audit(now, actor, "ticket.note", format!("ticket:{}", t.number()), String::new())?;
+        tx.add_audit(
+            now,
+            actor,
+            "ticket.note",
+            format!("ticket:{}", t.number()),
+            String::new(),
+        )?;
         tx.commit()?;
         Ok(ev)
     }
@@ -236,12 +327,23 @@ impl Service {
         let ev = tx.add_event(id, now, actor.clone(), EventKind::InboundMessage { text })?;
         if t.status == TicketStatus::WaitingRequester {
             let to = ticket::transition(t.status, &TicketAction::RequesterReplied)?;
-            tx.add_event(id, now, actor.clone(), EventKind::StatusChanged { from: t.status, to })?;
+            tx.add_event(
+                id,
+                now,
+                actor.clone(),
+                EventKind::StatusChanged { from: t.status, to },
+            )?;
             t.status = to;
         }
         t.updated_at = now;
         tx.put_ticket(&t)?;
-        tx.add_audit(now, &actor, "ticket.message", format!("ticket:{}", t.number()), String::new())?;
+        tx.add_audit(
+            now,
+            &actor,
+            "ticket.message",
+            format!("ticket:{}", t.number()),
+            String::new(),
+        )?;
         self.refresh_card(&mut tx, &t, now)?;
         tx.commit()?;
         Ok(ev)
@@ -255,16 +357,30 @@ impl Service {
         let mut t = load_ticket(&tx, id)?;
         match actor {
             Actor::Requester { tg_id } if t.requester == Some(*tg_id) => {}
-            _ => return Err(ServiceError::Forbidden("only the requester rates a ticket".into())),
+            _ => {
+                return Err(ServiceError::Forbidden(
+                    "only the requester rates a ticket".into(),
+                ));
+            }
         }
         if !matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed) {
-            return Err(ServiceError::Conflict(format!("ticket {} is {}, not resolved", t.number(), t.status)));
+            return Err(ServiceError::Conflict(format!(
+                "ticket {} is {}, not resolved",
+                t.number(),
+                t.status
+            )));
         }
         t.rating = Some(stars);
         t.updated_at = now;
         tx.put_ticket(&t)?;
         tx.add_event(id, now, actor.clone(), EventKind::Rated { stars })?;
-        tx.add_audit(now, actor, "ticket.rate", format!("ticket:{}", t.number()), stars.to_string())?;
+        tx.add_audit(
+            now,
+            actor,
+            "ticket.rate",
+            format!("ticket:{}", t.number()),
+            stars.to_string(),
+        )?;
         tx.commit()?;
         Ok(t)
     }
@@ -282,8 +398,19 @@ impl Service {
         t.priority = priority;
         t.updated_at = now;
         tx.put_ticket(&t)?;
-        tx.add_event(id, now, actor.clone(), EventKind::PriorityChanged { from, to: priority })?;
-        tx.add_audit(now, actor, "ticket.priority", format!("ticket:{}", t.number()), format!("{from} -> {priority}"))?;
+        tx.add_event(
+            id,
+            now,
+            actor.clone(),
+            EventKind::PriorityChanged { from, to: priority },
+        )?;
+        tx.add_audit(
+            now,
+            actor,
+            "ticket.priority",
+            format!("ticket:{}", t.number()),
+            format!("{from} -> {priority}"),
+        )?;
         self.refresh_card(&mut tx, &t, now)?;
         tx.commit()?;
         Ok(t)
@@ -294,7 +421,9 @@ impl Service {
         let tx = self.read()?;
         let t = load_ticket(&tx, id)?;
         match actor {
-            Actor::Requester { tg_id } if t.requester != Some(*tg_id) => Err(ServiceError::NotFound(format!("ticket #{id}"))),
+            Actor::Requester { tg_id } if t.requester != Some(*tg_id) => {
+                Err(ServiceError::NotFound(format!("ticket #{id}")))
+            }
             Actor::Requester { .. } => Ok(t),
             _ => {
                 require(actor, Action::ViewAllTickets, None)?;
@@ -304,33 +433,73 @@ impl Service {
     }
 
     fn notify_status(&self, tx: &mut WriteTx, t: &Ticket, now: Timestamp) -> Result<()> {
-        let Some(r) = t.requester.map(|r| tx.requester(r)).transpose()?.flatten() else { return Ok(()) };
+        let Some(r) = t.requester.map(|r| tx.requester(r)).transpose()?.flatten() else {
+            return Ok(());
+        };
         let number = t.number();
         let text = match t.status {
             TicketStatus::Rejected => self.text_with(
                 tx,
                 r.language,
                 "rejected",
-                &[("n", &number), ("reason", t.rejection_reason.as_deref().unwrap_or(""))],
+                &[
+                    ("n", &number),
+                    ("reason", t.rejection_reason.as_deref().unwrap_or("")),
+                ],
             )?,
-            TicketStatus::Resolved => self.text_with(tx, r.language, "resolved", &[("n", &number)])?,
+            TicketStatus::Resolved => {
+                self.text_with(tx, r.language, "resolved", &[("n", &number)])?
+            }
             s => {
                 let status = self.text(tx, r.language, &format!("status.{}", s.as_str()))?;
-                self.text_with(tx, r.language, "status_changed", &[("n", &number), ("status", &status)])?
+                self.text_with(
+                    tx,
+                    r.language,
+                    "status_changed",
+                    &[("n", &number), ("status", &status)],
+                )?
             }
         };
         self.notify_requester(tx, &r, t, text, now)
     }
 
     /// Queues a Telegram message (and an e-mail, when enabled and known) to the requester.
-    fn notify_requester(&self, tx: &mut WriteTx, r: &Requester, t: &Ticket, text: String, now: Timestamp) -> Result<()> {
+    fn notify_requester(
+        &self,
+        tx: &mut WriteTx,
+        r: &Requester,
+        t: &Ticket,
+        text: String,
+        now: Timestamp,
+    ) -> Result<()> {
         if let (true, Some(to)) = (self.config().email_enabled, r.email.clone()) {
-            let subject =
-                self.text_with(tx, r.language, "email_subject", &[("n", &t.number()), ("subject", &t.subject)])?;
-            tx.add_outbox(now, OutboxMessage::Email { to, subject, text: text.clone(), html: None }, Some(t.id))?;
+            let subject = self.text_with(
+                tx,
+                r.language,
+                "email_subject",
+                &[("n", &t.number()), ("subject", &t.subject)],
+            )?;
+            tx.add_outbox(
+                now,
+                OutboxMessage::Email {
+                    to,
+                    subject,
+                    text: text.clone(),
+                    html: None,
+                },
+                Some(t.id),
+            )?;
         }
         if r.active && !r.blocked {
-            tx.add_outbox(now, OutboxMessage::Telegram { chat_id: r.tg_id, text, buttons: vec![] }, Some(t.id))?;
+            tx.add_outbox(
+                now,
+                OutboxMessage::Telegram {
+                    chat_id: r.tg_id,
+                    text,
+                    buttons: vec![],
+                },
+                Some(t.id),
+            )?;
         }
         Ok(())
     }
@@ -338,14 +507,19 @@ impl Service {
     /// Queues a refresh of the ticket's card in the staff group, when there is one.
     fn refresh_card(&self, tx: &mut WriteTx, t: &Ticket, now: Timestamp) -> Result<()> {
         if self.config().staff_chat_id != 0 {
-            tx.add_outbox(now, OutboxMessage::TicketCard { ticket_id: t.id }, Some(t.id))?;
+            tx.add_outbox(
+                now,
+                OutboxMessage::TicketCard { ticket_id: t.id },
+                Some(t.id),
+            )?;
         }
         Ok(())
     }
 }
 
 fn load_ticket(tx: &impl Reads, id: u64) -> Result<Ticket> {
-    tx.ticket(id)?.ok_or_else(|| ServiceError::NotFound(format!("ticket #{id}")))
+    tx.ticket(id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("ticket #{id}")))
 }
 
 /// Who may apply a status action: staff by role (storekeepers on cartridge orders only), the
@@ -359,11 +533,16 @@ fn check_ticket_action(actor: &Actor, t: &Ticket, action: &TicketAction) -> Resu
             TicketAction::Close | TicketAction::Reopen | TicketAction::RequesterReplied => {
                 require(actor, Action::ActOnOwnTicket, None)
             }
-            _ => Err(ServiceError::Forbidden(format!("a requester cannot {} a ticket", action.name()))),
+            _ => Err(ServiceError::Forbidden(format!(
+                "a requester cannot {} a ticket",
+                action.name()
+            ))),
         };
     }
     let needed = match action {
-        TicketAction::Take | TicketAction::AskRequester | TicketAction::RequesterReplied => Action::TakeTicket,
+        TicketAction::Take | TicketAction::AskRequester | TicketAction::RequesterReplied => {
+            Action::TakeTicket
+        }
         TicketAction::Assign => Action::AssignTicket,
         TicketAction::Resolve | TicketAction::Close => Action::ResolveTicket,
         TicketAction::Reject { .. } => Action::RejectTicket,

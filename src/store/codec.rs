@@ -68,7 +68,11 @@ mod tests {
             assignee: Some("olena".into()),
             subject: "Картридж".into(),
             description: "Нужен картридж 85A ✓".into(),
-            order_lines: vec![OrderLine { sku: "CE285A".into(), name: "HP 85A".into(), quantity: 2 }],
+            order_lines: vec![OrderLine {
+                sku: "CE285A".into(),
+                name: "HP 85A".into(),
+                quantity: 2,
+            }],
             source: Source::Telegram,
             created_at: 1_700_000_000,
             updated_at: 1_700_000_100,
@@ -90,8 +94,14 @@ mod tests {
             ticket_id: 7,
             seq: 3,
             at: -5,
-            actor: Actor::Staff { login: "a".into(), role: Role::Admin },
-            kind: EventKind::StatusChanged { from: TicketStatus::New, to: TicketStatus::Rejected },
+            actor: Actor::Staff {
+                login: "a".into(),
+                role: Role::Admin,
+            },
+            kind: EventKind::StatusChanged {
+                from: TicketStatus::New,
+                to: TicketStatus::Rejected,
+            },
         };
         assert_eq!(decode::<TicketEvent>(&encode(&ev)), Ok(ev));
         let row = OutboxRow {
@@ -100,7 +110,10 @@ mod tests {
             message: OutboxMessage::Telegram {
                 chat_id: -100123,
                 text: "x".into(),
-                buttons: vec![vec![Button { label: "ok".into(), data: "t:1".into() }]],
+                buttons: vec![vec![Button {
+                    label: "ok".into(),
+                    data: "t:1".into(),
+                }]],
             },
             ticket_id: Some(1),
             attempts: 0,
@@ -123,7 +136,10 @@ mod tests {
         bytes[0] = 9;
         assert_eq!(decode::<Ticket>(&bytes), Err(CodecError::UnknownFormat(9)));
         let good = encode(&ticket());
-        assert!(matches!(decode::<Ticket>(&good[..good.len() / 2]), Err(CodecError::Damaged(_))));
+        assert!(matches!(
+            decode::<Ticket>(&good[..good.len() / 2]),
+            Err(CodecError::Damaged(_))
+        ));
         let mut long = good.clone();
         long.push(0);
         assert_eq!(decode::<Ticket>(&long), Err(CodecError::Trailing(1)));

@@ -32,13 +32,24 @@ pub enum StoreError {
     #[error(
         "the database {path} was written by a newer helpdesk (schema {found}; this build knows up to {supported}): upgrade helpdesk"
     )]
-    TooNew { path: PathBuf, found: u64, supported: u64 },
+    TooNew {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
     #[error("cannot open the database {path}: {reason}")]
     Open { path: PathBuf, reason: String },
     #[error("a record in table '{table}' is damaged: {source}")]
-    Codec { table: &'static str, source: CodecError },
+    Codec {
+        table: &'static str,
+        source: CodecError,
+    },
     #[error("table '{table}' line {line}: {reason}")]
-    Import { table: String, line: u64, reason: String },
+    Import {
+        table: String,
+        line: u64,
+        reason: String,
+    },
     #[error("database error: {0}")]
     Db(String),
 }
@@ -52,7 +63,13 @@ macro_rules! db_error {
         }
     )*};
 }
-db_error!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError, redb::Error);
+db_error!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::Error
+);
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -103,7 +120,10 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.clone()),
-            other => StoreError::Open { path: path.clone(), reason: other.to_string() },
+            other => StoreError::Open {
+                path: path.clone(),
+                reason: other.to_string(),
+            },
         })?;
         let store = Store { db, path };
         store.init()?;
@@ -129,14 +149,20 @@ impl Store {
         };
         match found {
             None => {
-                txn.open_table(META)?.insert("schema_version", SCHEMA_VERSION)?;
+                txn.open_table(META)?
+                    .insert("schema_version", SCHEMA_VERSION)?;
             }
             Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::TooNew { path: self.path.clone(), found: v, supported: SCHEMA_VERSION });
+                return Err(StoreError::TooNew {
+                    path: self.path.clone(),
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                });
             }
             Some(v) if v < SCHEMA_VERSION => {
                 migrate(&txn, v)?;
-                txn.open_table(META)?.insert("schema_version", SCHEMA_VERSION)?;
+                txn.open_table(META)?
+                    .insert("schema_version", SCHEMA_VERSION)?;
             }
             Some(_) => {}
         }
@@ -146,12 +172,16 @@ impl Store {
 
     /// Starts a read transaction: a consistent view while writers go on.
     pub fn read(&self) -> Result<ReadTx> {
-        Ok(ReadTx { txn: self.db.begin_read()? })
+        Ok(ReadTx {
+            txn: self.db.begin_read()?,
+        })
     }
 
     /// Starts the (single) write transaction; durable on commit.
     pub fn write(&self) -> Result<WriteTx> {
-        Ok(WriteTx { txn: self.db.begin_write()? })
+        Ok(WriteTx {
+            txn: self.db.begin_write()?,
+        })
     }
 
     /// Durable single-row insert into a scratch table: the raw redb baseline for benchmarks.
@@ -239,9 +269,15 @@ impl TicketFilter {
         (self.statuses.is_empty() || self.statuses.contains(&t.status))
             && self.priority.is_none_or(|p| p == t.priority)
             && self.category.is_none_or(|c| c == t.category)
-            && self.assignee.as_ref().is_none_or(|a| t.assignee.as_ref() == Some(a))
+            && self
+                .assignee
+                .as_ref()
+                .is_none_or(|a| t.assignee.as_ref() == Some(a))
             && self.requester.is_none_or(|r| t.requester == Some(r))
-            && self.department.as_ref().is_none_or(|d| t.department.as_ref() == Some(d))
+            && self
+                .department
+                .as_ref()
+                .is_none_or(|d| t.department.as_ref() == Some(d))
             && self.created_from.is_none_or(|f| t.created_at >= f)
             && self.created_to.is_none_or(|to| t.created_at < to)
     }
@@ -276,7 +312,9 @@ pub trait Reads: TableSource {
         let mut skipped = 0usize;
         let mut has_more = false;
         let mut visit = |id: u64| -> Result<bool> {
-            let Some(t) = get_rec::<Ticket, _>(&tickets, "tickets", id)? else { return Ok(true) };
+            let Some(t) = get_rec::<Ticket, _>(&tickets, "tickets", id)? else {
+                return Ok(true);
+            };
             if !filter.matches(&t) {
                 return Ok(true);
             }
@@ -321,7 +359,10 @@ pub trait Reads: TableSource {
                 }
             }
         }
-        Ok(TicketPage { tickets: out, has_more })
+        Ok(TicketPage {
+            tickets: out,
+            has_more,
+        })
     }
 
     /// Number of tickets per status.
@@ -381,7 +422,10 @@ pub trait Reads: TableSource {
     }
 
     fn staff_by_telegram(&self, tg_id: i64) -> Result<Option<Staff>> {
-        Ok(self.staff_all()?.into_iter().find(|s| s.telegram_id == Some(tg_id)))
+        Ok(self
+            .staff_all()?
+            .into_iter()
+            .find(|s| s.telegram_id == Some(tg_id)))
     }
 
     fn setting(&self, key: &str) -> Result<Option<Setting>> {
@@ -478,7 +522,10 @@ pub trait Reads: TableSource {
 
     /// Row count of every archived table, by name.
     fn table_counts(&self) -> Result<Vec<(&'static str, u64)>> {
-        ARCHIVED_TABLES.iter().map(|&name| Ok((name, self.count_table(name)?))).collect()
+        ARCHIVED_TABLES
+            .iter()
+            .map(|&name| Ok((name, self.count_table(name)?)))
+            .collect()
     }
 
     #[doc(hidden)]
@@ -519,7 +566,10 @@ where
     }
 }
 
-fn all_recs<T, K>(table: &impl ReadableTable<K, &'static [u8]>, name: &'static str) -> Result<Vec<T>>
+fn all_recs<T, K>(
+    table: &impl ReadableTable<K, &'static [u8]>,
+    name: &'static str,
+) -> Result<Vec<T>>
 where
     T: DeserializeOwned,
     K: redb::Key + 'static,
@@ -554,7 +604,9 @@ impl WriteTx {
     /// Writes a ticket and keeps every index in step with it.
     pub fn put_ticket(&mut self, t: &Ticket) -> Result<()> {
         let old: Option<Ticket> = self.ticket(t.id)?;
-        self.txn.open_table(TICKETS)?.insert(t.id, codec::encode(t).as_slice())?;
+        self.txn
+            .open_table(TICKETS)?
+            .insert(t.id, codec::encode(t).as_slice())?;
         if let Some(old) = &old {
             unindex_ticket(&self.txn, old)?;
         }
@@ -563,7 +615,13 @@ impl WriteTx {
     }
 
     /// Appends an entry to a ticket's timeline, numbering it after the last one.
-    pub fn add_event(&mut self, ticket_id: u64, at: Timestamp, actor: Actor, kind: EventKind) -> Result<TicketEvent> {
+    pub fn add_event(
+        &mut self,
+        ticket_id: u64,
+        at: Timestamp,
+        actor: Actor,
+        kind: EventKind,
+    ) -> Result<TicketEvent> {
         let mut t = self.txn.open_table(TICKET_EVENTS)?;
         let seq = t
             .range((ticket_id, 0u64)..=(ticket_id, u64::MAX))?
@@ -571,21 +629,48 @@ impl WriteTx {
             .transpose()?
             .map(|(k, _)| k.value().1 + 1)
             .unwrap_or(1);
-        let ev = TicketEvent { ticket_id, seq, at, actor, kind };
+        let ev = TicketEvent {
+            ticket_id,
+            seq,
+            at,
+            actor,
+            kind,
+        };
         t.insert((ticket_id, seq), codec::encode(&ev).as_slice())?;
         Ok(ev)
     }
 
     /// Appends an audit row.
-    pub fn add_audit(&mut self, at: Timestamp, actor: &Actor, action: &str, target: String, detail: String) -> Result<u64> {
+    pub fn add_audit(
+        &mut self,
+        at: Timestamp,
+        actor: &Actor,
+        action: &str,
+        target: String,
+        detail: String,
+    ) -> Result<u64> {
         let id = self.next_id(Seq::Audit)?;
-        let e = AuditEntry { id, at, actor: actor.clone(), action: action.to_string(), target, detail };
-        self.txn.open_table(AUDIT)?.insert(id, codec::encode(&e).as_slice())?;
+        let e = AuditEntry {
+            id,
+            at,
+            actor: actor.clone(),
+            action: action.to_string(),
+            target,
+            detail,
+        };
+        self.txn
+            .open_table(AUDIT)?
+            .insert(id, codec::encode(&e).as_slice())?;
         Ok(id)
     }
 
     /// Queues a message for delivery; returns its row id.
-    pub fn add_outbox(&mut self, at: Timestamp, message: OutboxMessage, ticket_id: Option<u64>) -> Result<u64> {
+    pub fn add_outbox(
+        &mut self,
+        at: Timestamp,
+        message: OutboxMessage,
+        ticket_id: Option<u64>,
+    ) -> Result<u64> {
         let id = self.next_id(Seq::Outbox)?;
         let row = OutboxRow {
             id,
@@ -602,7 +687,9 @@ impl WriteTx {
     }
 
     pub fn put_outbox(&mut self, row: &OutboxRow) -> Result<()> {
-        self.txn.open_table(OUTBOX)?.insert(row.id, codec::encode(row).as_slice())?;
+        self.txn
+            .open_table(OUTBOX)?
+            .insert(row.id, codec::encode(row).as_slice())?;
         Ok(())
     }
 
@@ -613,17 +700,23 @@ impl WriteTx {
 
     pub fn add_message_log(&mut self, mut m: MessageLog) -> Result<u64> {
         m.id = self.next_id(Seq::Message)?;
-        self.txn.open_table(MESSAGES)?.insert(m.id, codec::encode(&m).as_slice())?;
+        self.txn
+            .open_table(MESSAGES)?
+            .insert(m.id, codec::encode(&m).as_slice())?;
         Ok(m.id)
     }
 
     pub fn put_requester(&mut self, r: &Requester) -> Result<()> {
-        self.txn.open_table(REQUESTERS)?.insert(r.tg_id, codec::encode(r).as_slice())?;
+        self.txn
+            .open_table(REQUESTERS)?
+            .insert(r.tg_id, codec::encode(r).as_slice())?;
         Ok(())
     }
 
     pub fn put_staff(&mut self, s: &Staff) -> Result<()> {
-        self.txn.open_table(STAFF)?.insert(s.login.as_str(), codec::encode(s).as_slice())?;
+        self.txn
+            .open_table(STAFF)?
+            .insert(s.login.as_str(), codec::encode(s).as_slice())?;
         Ok(())
     }
 
@@ -632,7 +725,9 @@ impl WriteTx {
     }
 
     pub fn put_setting(&mut self, s: &Setting) -> Result<()> {
-        self.txn.open_table(SETTINGS)?.insert(s.key.as_str(), codec::encode(s).as_slice())?;
+        self.txn
+            .open_table(SETTINGS)?
+            .insert(s.key.as_str(), codec::encode(s).as_slice())?;
         Ok(())
     }
 
@@ -641,7 +736,9 @@ impl WriteTx {
     }
 
     pub fn put_session(&mut self, s: &Session) -> Result<()> {
-        self.txn.open_table(SESSIONS)?.insert(s.token_hash.as_str(), codec::encode(s).as_slice())?;
+        self.txn
+            .open_table(SESSIONS)?
+            .insert(s.token_hash.as_str(), codec::encode(s).as_slice())?;
         Ok(())
     }
 
@@ -650,23 +747,31 @@ impl WriteTx {
     }
 
     pub fn put_faq(&mut self, f: &FaqEntry) -> Result<()> {
-        self.txn.open_table(FAQ)?.insert(f.id, codec::encode(f).as_slice())?;
+        self.txn
+            .open_table(FAQ)?
+            .insert(f.id, codec::encode(f).as_slice())?;
         Ok(())
     }
 
     pub fn put_stock_item(&mut self, i: &StockItem) -> Result<()> {
-        self.txn.open_table(STOCK_ITEMS)?.insert(i.sku.as_str(), codec::encode(i).as_slice())?;
+        self.txn
+            .open_table(STOCK_ITEMS)?
+            .insert(i.sku.as_str(), codec::encode(i).as_slice())?;
         Ok(())
     }
 
     pub fn add_stock_move(&mut self, mut m: StockMove) -> Result<StockMove> {
         m.id = self.next_id(Seq::StockMove)?;
-        self.txn.open_table(STOCK_MOVES)?.insert(m.id, codec::encode(&m).as_slice())?;
+        self.txn
+            .open_table(STOCK_MOVES)?
+            .insert(m.id, codec::encode(&m).as_slice())?;
         Ok(m)
     }
 
     pub fn put_dialog(&mut self, d: &DialogRow) -> Result<()> {
-        self.txn.open_table(DIALOGS)?.insert(d.chat_id, codec::encode(d).as_slice())?;
+        self.txn
+            .open_table(DIALOGS)?
+            .insert(d.chat_id, codec::encode(d).as_slice())?;
         Ok(())
     }
 
@@ -676,8 +781,10 @@ impl WriteTx {
 }
 
 fn index_ticket(txn: &redb::WriteTransaction, t: &Ticket) -> Result<()> {
-    txn.open_table(IDX_STATUS)?.insert((t.status.code(), t.id), ())?;
-    txn.open_table(IDX_UPDATED)?.insert((t.updated_at, t.id), ())?;
+    txn.open_table(IDX_STATUS)?
+        .insert((t.status.code(), t.id), ())?;
+    txn.open_table(IDX_UPDATED)?
+        .insert((t.updated_at, t.id), ())?;
     if let Some(r) = t.requester {
         txn.open_table(IDX_REQUESTER)?.insert((r, t.id), ())?;
     }
@@ -688,7 +795,8 @@ fn index_ticket(txn: &redb::WriteTransaction, t: &Ticket) -> Result<()> {
 }
 
 fn unindex_ticket(txn: &redb::WriteTransaction, t: &Ticket) -> Result<()> {
-    txn.open_table(IDX_STATUS)?.remove((t.status.code(), t.id))?;
+    txn.open_table(IDX_STATUS)?
+        .remove((t.status.code(), t.id))?;
     txn.open_table(IDX_UPDATED)?.remove((t.updated_at, t.id))?;
     if let Some(r) = t.requester {
         txn.open_table(IDX_REQUESTER)?.remove((r, t.id))?;
@@ -751,15 +859,22 @@ where
 
 impl ReadTx {
     /// Writes every row of table `name` as one JSON object per line; returns the row count.
-    pub fn export_table(&self, name: &str, out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> Result<u64> {
+    pub fn export_table(
+        &self,
+        name: &str,
+        out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<u64> {
         match name {
             "meta" => {
                 let t = self.table(META)?;
                 let mut n = 0;
                 for row in t.iter()? {
                     let (k, v) = row?;
-                    let mut line = serde_json::to_vec(&MetaRow { key: k.value().to_string(), value: v.value() })
-                        .map_err(|e| StoreError::Db(e.to_string()))?;
+                    let mut line = serde_json::to_vec(&MetaRow {
+                        key: k.value().to_string(),
+                        value: v.value(),
+                    })
+                    .map_err(|e| StoreError::Db(e.to_string()))?;
                     line.push(b'\n');
                     out(&line).map_err(|e| StoreError::Db(format!("writing table meta: {e}")))?;
                     n += 1;
@@ -770,11 +885,17 @@ impl ReadTx {
             "users" => export_recs::<Requester, _>(&self.table(REQUESTERS)?, "users", out),
             "staff" => export_recs::<Staff, _>(&self.table(STAFF)?, "staff", out),
             "tickets" => export_recs::<Ticket, _>(&self.table(TICKETS)?, "tickets", out),
-            "ticket_events" => export_recs::<TicketEvent, _>(&self.table(TICKET_EVENTS)?, "ticket_events", out),
+            "ticket_events" => {
+                export_recs::<TicketEvent, _>(&self.table(TICKET_EVENTS)?, "ticket_events", out)
+            }
             "messages" => export_recs::<MessageLog, _>(&self.table(MESSAGES)?, "messages", out),
             "faq" => export_recs::<FaqEntry, _>(&self.table(FAQ)?, "faq", out),
-            "stock_items" => export_recs::<StockItem, _>(&self.table(STOCK_ITEMS)?, "stock_items", out),
-            "stock_moves" => export_recs::<StockMove, _>(&self.table(STOCK_MOVES)?, "stock_moves", out),
+            "stock_items" => {
+                export_recs::<StockItem, _>(&self.table(STOCK_ITEMS)?, "stock_items", out)
+            }
+            "stock_moves" => {
+                export_recs::<StockMove, _>(&self.table(STOCK_MOVES)?, "stock_moves", out)
+            }
             "outbox" => export_recs::<OutboxRow, _>(&self.table(OUTBOX)?, "outbox", out),
             "audit" => export_recs::<AuditEntry, _>(&self.table(AUDIT)?, "audit", out),
             "dialogs" => export_recs::<DialogRow, _>(&self.table(DIALOGS)?, "dialogs", out),
@@ -820,14 +941,21 @@ impl WriteTx {
             "meta" => {
                 let mut t = self.txn.open_table(META)?;
                 for line in lines {
-                    let line = line.map_err(|e| StoreError::Import { table: name.into(), line: n + 1, reason: e.to_string() })?;
+                    let line = line.map_err(|e| StoreError::Import {
+                        table: name.into(),
+                        line: n + 1,
+                        reason: e.to_string(),
+                    })?;
                     n += 1;
                     let r: MetaRow = parse_row(name, n, &line)?;
                     if r.key == "schema_version" && r.value > SCHEMA_VERSION {
                         return Err(StoreError::Import {
                             table: name.into(),
                             line: n,
-                            reason: format!("schema {} is newer than this build ({SCHEMA_VERSION})", r.value),
+                            reason: format!(
+                                "schema {} is newer than this build ({SCHEMA_VERSION})",
+                                r.value
+                            ),
                         });
                     }
                     t.insert(r.key.as_str(), r.value)?;

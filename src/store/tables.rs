@@ -21,11 +21,14 @@ pub const DIALOGS: TableDefinition<i64, &[u8]> = TableDefinition::new("dialogs")
 /// Index: (status code, ticket id).
 pub const IDX_STATUS: TableDefinition<(u8, u64), ()> = TableDefinition::new("idx_tickets_status");
 /// Index: (requester Telegram id, ticket id).
-pub const IDX_REQUESTER: TableDefinition<(i64, u64), ()> = TableDefinition::new("idx_tickets_requester");
+pub const IDX_REQUESTER: TableDefinition<(i64, u64), ()> =
+    TableDefinition::new("idx_tickets_requester");
 /// Index: (assignee login, ticket id).
-pub const IDX_ASSIGNEE: TableDefinition<(&str, u64), ()> = TableDefinition::new("idx_tickets_assignee");
+pub const IDX_ASSIGNEE: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("idx_tickets_assignee");
 /// Index: (updated time, ticket id).
-pub const IDX_UPDATED: TableDefinition<(i64, u64), ()> = TableDefinition::new("idx_tickets_updated");
+pub const IDX_UPDATED: TableDefinition<(i64, u64), ()> =
+    TableDefinition::new("idx_tickets_updated");
 
 /// Scratch table for the raw-insert benchmark baseline.
 pub const BENCH_RAW: TableDefinition<u64, &[u8]> = TableDefinition::new("bench_raw");

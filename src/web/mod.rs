@@ -81,10 +81,18 @@ struct HealthBody {
 }
 
 /// All routes of the server.
-pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+pub fn routes(
+    state: AppState,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
     let with_state = warp::any().map(move || state.clone());
-    let healthz = warp::path!("healthz").and(warp::get()).and(with_state.clone()).then(healthz);
-    let metrics = warp::path!("metrics").and(warp::get()).and(with_state.clone()).then(metrics);
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .and(with_state.clone())
+        .then(healthz);
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(with_state.clone())
+        .then(metrics);
     healthz
         .or(metrics)
         .recover(handle_rejection)
@@ -93,9 +101,15 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
 
 fn security_headers() -> warp::http::HeaderMap {
     let mut h = warp::http::HeaderMap::new();
-    h.insert("x-content-type-options", "nosniff".parse().expect("static header"));
+    h.insert(
+        "x-content-type-options",
+        "nosniff".parse().expect("static header"),
+    );
     h.insert("x-frame-options", "DENY".parse().expect("static header"));
-    h.insert("referrer-policy", "same-origin".parse().expect("static header"));
+    h.insert(
+        "referrer-policy",
+        "same-origin".parse().expect("static header"),
+    );
     h
 }
 
@@ -103,7 +117,9 @@ async fn healthz(state: AppState) -> warp::reply::Response {
     let svc = state.service.clone();
     let facts = tokio::task::spawn_blocking(move || -> Result<(u64, u64), String> {
         svc.db_ok().map_err(|e| e.to_string())?;
-        svc.read().and_then(|tx| Ok(tx.outbox_counts()?)).map_err(|e| e.to_string())
+        svc.read()
+            .and_then(|tx| Ok(tx.outbox_counts()?))
+            .map_err(|e| e.to_string())
     })
     .await
     .unwrap_or_else(|e| Err(format!("health check panicked: {e}")));
@@ -129,7 +145,11 @@ async fn healthz(state: AppState) -> warp::reply::Response {
         outbox_failed: failed,
         failing,
     };
-    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     warp::reply::with_status(warp::reply::json(&body), code).into_response()
 }
 
@@ -175,7 +195,12 @@ async fn metrics(state: AppState) -> warp::reply::Response {
     .await
     .unwrap_or_else(|e| Err(e.to_string()));
     match text {
-        Ok(t) => warp::reply::with_header(t, "content-type", "text/plain; version=0.0.4; charset=utf-8").into_response(),
+        Ok(t) => warp::reply::with_header(
+            t,
+            "content-type",
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+        .into_response(),
         Err(e) => warp::reply::with_status(
             warp::reply::with_header(
                 format!("# database error: {e}\nhelpdesk_up 0\n"),
