@@ -49,15 +49,27 @@ fn full_disk_during_snapshot_removes_the_partial_archive_and_keeps_old_ones() {
     let dir = tmp.path();
     std::fs::write(dir.join("faq.csv"), noisy_faq(3000)).unwrap();
     let out = helpdesk(dir, &["faq", "import", "faq.csv"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // An older archive, made while there was room.
     let out = helpdesk(dir, &["snapshot"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let old = std::path::PathBuf::from(stdout.lines().last().unwrap());
     let old_bytes = std::fs::read(dir.join(&old)).unwrap();
-    assert!(old_bytes.len() > 200_000, "the archive should be large: {}", old_bytes.len());
+    assert!(
+        old_bytes.len() > 200_000,
+        "the archive should be large: {}",
+        old_bytes.len()
+    );
 
     // Mount a file system just big enough for the old archive, and put it back there.
     let archive_dir = dir.join("data/archive");
@@ -80,15 +92,26 @@ fn full_disk_during_snapshot_removes_the_partial_archive_and_keeps_old_ones() {
     let out = helpdesk(dir, &["snapshot"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "snapshot on a full disk must fail");
-    assert!(stderr.contains("disk is full") || stderr.contains("No space"), "{stderr}");
+    assert!(
+        stderr.contains("disk is full") || stderr.contains("No space"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     let left: Vec<String> = std::fs::read_dir(archive_dir.join("manual"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
-    assert_eq!(left, vec![old.file_name().unwrap().to_string_lossy().to_string()], "partial removed, old kept");
+    assert_eq!(
+        left,
+        vec![old.file_name().unwrap().to_string_lossy().to_string()],
+        "partial removed, old kept"
+    );
     assert_eq!(std::fs::read(dir.join(&old)).unwrap(), old_bytes);
     let out = helpdesk(dir, &["verify", old.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
