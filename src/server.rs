@@ -75,11 +75,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
 
-    let state = AppState {
-        service: service.clone(),
-        health,
-        started_at: std::time::Instant::now(),
-    };
+    let state = AppState::new(service.clone(), health);
     println!(
         "helpdesk {} listening on http://{addr}",
         env!("CARGO_PKG_VERSION")

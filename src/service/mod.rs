@@ -7,6 +7,7 @@
 mod faq;
 mod outbox;
 mod people;
+mod sessions;
 mod stock;
 mod tickets;
 
@@ -18,7 +19,8 @@ use crate::domain::*;
 use crate::store::{Reads, Store, StoreError, WriteTx};
 
 pub use faq::FaqImportReport;
-pub use people::NewStaff;
+pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
+pub use sessions::SESSION_SECONDS;
 pub use tickets::NewTicket;
 
 /// Why a service call was refused or failed. [`ServiceError::kind`] is a stable machine name.

@@ -4,6 +4,11 @@
 //! **Architecture invariant:** only this module knows warp and maud; handlers call
 //! [`crate::service`] and hold no business rule.
 
+mod i18n;
+pub mod panel;
+mod views;
+
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -12,7 +17,7 @@ use serde::Serialize;
 use warp::Filter;
 use warp::http::StatusCode;
 
-use crate::service::Service;
+use crate::service::{Service, ServiceError};
 use crate::store::Reads;
 
 /// State of the Telegram bot as `/healthz` reports it.
@@ -66,7 +71,28 @@ pub struct AppState {
     pub service: Service,
     pub health: Arc<Health>,
     pub started_at: std::time::Instant,
+    pub throttle: Arc<panel::Throttle>,
 }
+
+impl AppState {
+    pub fn new(service: Service, health: Arc<Health>) -> AppState {
+        AppState { service, health, started_at: std::time::Instant::now(), throttle: Arc::default() }
+    }
+}
+
+/// Runs blocking service work (redb, argon2) off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(ServiceError::Conflict(format!("internal error: {e}"))))
+}
+
+/// Largest form body accepted.
+const MAX_FORM: u64 = 64 * 1024;
+
+const STYLE_CSS: &str = include_str!("../../assets/style.css");
 
 #[derive(Serialize)]
 struct HealthBody {
@@ -81,20 +107,65 @@ struct HealthBody {
 }
 
 /// All routes of the server.
-pub fn routes(
-    state: AppState,
-) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
     let with_state = warp::any().map(move || state.clone());
-    let healthz = warp::path!("healthz")
+    let form = warp::body::content_length_limit(MAX_FORM).and(warp::body::form::<HashMap<String, String>>());
+    let session = with_state
+        .clone()
+        .and(warp::cookie::optional::<String>(panel::SESSION_COOKIE))
+        .and_then(panel::authenticate);
+    let csrf_cookie = warp::cookie::optional::<String>(panel::CSRF_COOKIE);
+
+    let healthz = warp::path!("healthz").and(warp::get()).and(with_state.clone()).then(healthz);
+    let metrics = warp::path!("metrics").and(warp::get()).and(with_state.clone()).then(metrics);
+    let style = warp::path!("static" / "style.css").and(warp::get()).map(|| {
+        warp::reply::with_header(
+            warp::reply::with_header(STYLE_CSS, "content-type", "text/css; charset=utf-8"),
+            "cache-control",
+            "public, max-age=3600",
+        )
+    });
+    let login_page = warp::path!("login")
         .and(warp::get())
         .and(with_state.clone())
-        .then(healthz);
-    let metrics = warp::path!("metrics")
+        .and(csrf_cookie)
+        .and(warp::query::<HashMap<String, String>>())
+        .then(panel::login_page);
+    let login_submit = warp::path!("login")
+        .and(warp::post())
+        .and(with_state.clone())
+        .and(warp::addr::remote())
+        .and(csrf_cookie)
+        .and(form.clone())
+        .then(panel::login_submit);
+    let logout = warp::path!("logout")
+        .and(warp::post())
+        .and(with_state.clone())
+        .and(session.clone())
+        .and(form.clone())
+        .then(panel::logout);
+    let setup_page = warp::path!("setup" / String)
         .and(warp::get())
         .and(with_state.clone())
-        .then(metrics);
+        .and(csrf_cookie)
+        .then(|token, state, csrf| panel::setup_page(state, token, csrf));
+    let setup_submit = warp::path!("setup" / String)
+        .and(warp::post())
+        .and(with_state.clone())
+        .and(csrf_cookie)
+        .and(form.clone())
+        .then(|token, state, csrf, form| panel::setup_submit(state, token, csrf, form));
+    let dashboard = warp::path::end().and(warp::get()).and(with_state.clone()).and(session.clone()).then(panel::dashboard);
+
     healthz
         .or(metrics)
+        .or(style)
+        .or(login_page)
+        .or(login_submit)
+        .or(logout)
+        .or(setup_page)
+        .or(setup_submit)
+        .or(dashboard)
         .recover(handle_rejection)
         .with(warp::reply::with::headers(security_headers()))
 }
@@ -106,9 +177,13 @@ fn security_headers() -> warp::http::HeaderMap {
         "nosniff".parse().expect("static header"),
     );
     h.insert("x-frame-options", "DENY".parse().expect("static header"));
+    h.insert("referrer-policy", "same-origin".parse().expect("static header"));
     h.insert(
-        "referrer-policy",
-        "same-origin".parse().expect("static header"),
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+            .parse()
+            .expect("static header"),
     );
     h
 }
@@ -215,6 +290,11 @@ async fn metrics(state: AppState) -> warp::reply::Response {
 
 /// Turns every rejection into a plain answer with the right status.
 async fn handle_rejection(r: warp::Rejection) -> Result<warp::reply::Response, Infallible> {
+    if r.find::<panel::NoSession>().is_some() {
+        let mut resp = warp::reply::with_status("", StatusCode::SEE_OTHER).into_response();
+        resp.headers_mut().insert(warp::http::header::LOCATION, "/login".parse().expect("static header"));
+        return Ok(resp);
+    }
     let (code, msg) = if r.is_not_found() {
         (StatusCode::NOT_FOUND, "not found")
     } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {

@@ -1,0 +1,125 @@
+//! maud views: pure functions from view data to HTML. Every value is escaped by maud; no raw
+//! HTML from data ever.
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::i18n::t;
+use crate::domain::texts::default_text;
+use crate::domain::{Language, Staff, Ticket, TicketStatus};
+
+/// The page frame. `staff` and `csrf` are set on pages behind a session.
+pub fn layout(lang: Language, title: &str, staff: Option<(&Staff, &str)>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.as_str()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — helpdesk" }
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body {
+                header.top {
+                    span.brand { a href="/" { "helpdesk" } }
+                    @if let Some((s, csrf)) = staff {
+                        nav { a href="/" { (t(lang, "nav.dashboard")) } }
+                        span.muted { (s.display_name) " (" (s.role.as_str()) ")" }
+                        form method="post" action="/logout" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button.link type="submit" { (t(lang, "logout")) }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The login form: inputs `login`, `password` and a hidden `csrf`.
+pub fn login(lang: Language, csrf: &str, error: Option<&str>, notice: Option<&str>, login: &str) -> Markup {
+    let body = html! {
+        div.card.narrow {
+            h1 { (t(lang, "login.title")) }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            @if let Some(n) = notice { p.notice { (n) } }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="login" { (t(lang, "login.login")) }
+                input #login type="text" name="login" value=(login) autocomplete="username" required maxlength="64" autofocus;
+                label for="password" { (t(lang, "login.password")) }
+                input #password type="password" name="password" autocomplete="current-password" required maxlength="256";
+                button type="submit" { (t(lang, "login.submit")) }
+            }
+        }
+    };
+    layout(lang, t(lang, "login.title"), None, body)
+}
+
+/// The first-run form creating the first superadmin.
+pub fn setup(lang: Language, token: &str, csrf: &str, error: Option<&str>) -> Markup {
+    let body = html! {
+        div.card.narrow {
+            h1 { (t(lang, "setup.title")) }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form method="post" action={ "/setup/" (token) } {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="login" { (t(lang, "login.login")) }
+                input #login type="text" name="login" required maxlength="32" autofocus;
+                label for="password" { (t(lang, "login.password")) }
+                input #password type="password" name="password" autocomplete="new-password" required minlength="8" maxlength="256";
+                label for="password2" { (t(lang, "setup.repeat")) }
+                input #password2 type="password" name="password2" autocomplete="new-password" required minlength="8" maxlength="256";
+                button type="submit" { (t(lang, "setup.submit")) }
+            }
+        }
+    };
+    layout(lang, t(lang, "setup.title"), None, body)
+}
+
+/// A page with one message, for errors and dead ends.
+pub fn message(lang: Language, title: &str, text: &str) -> Markup {
+    layout(lang, title, None, html! { div.card.narrow { h1 { (title) } p { (text) } p { a href="/" { "helpdesk" } } } })
+}
+
+/// View data of the dashboard.
+pub struct Dashboard<'a> {
+    pub staff: &'a Staff,
+    pub csrf: &'a str,
+    pub counts: &'a [(TicketStatus, u64)],
+    pub recent: &'a [Ticket],
+}
+
+pub fn dashboard(lang: Language, d: &Dashboard<'_>) -> Markup {
+    let status_word = |s: TicketStatus| default_text(lang, &format!("status.{}", s.as_str())).to_string();
+    let body = html! {
+        h1 { (t(lang, "dash.title")) }
+        div.stats {
+            @for (s, n) in d.counts {
+                div.stat { b { (n) } span { (status_word(*s)) } }
+            }
+        }
+        div.card {
+            h2 { (t(lang, "dash.recent")) }
+            table {
+                thead { tr {
+                    th { "#" } th { (t(lang, "col.subject")) } th { (t(lang, "col.status")) }
+                    th { (t(lang, "col.priority")) } th { (t(lang, "col.requester")) } th { (t(lang, "col.assignee")) }
+                } }
+                tbody {
+                    @for tk in d.recent {
+                        tr {
+                            td { (tk.number()) }
+                            td { (tk.subject) }
+                            td { span.status { (status_word(tk.status)) } }
+                            td { (tk.priority.as_str()) }
+                            td { (tk.requester_name) }
+                            td { (tk.assignee.as_deref().unwrap_or(t(lang, "none"))) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(lang, t(lang, "dash.title"), Some((d.staff, d.csrf)), body)
+}
