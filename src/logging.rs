@@ -30,7 +30,11 @@ pub fn init_server(cfg: &LogConfig, logs_dir: &Path) -> anyhow::Result<LogGuard>
     let filter = EnvFilter::try_new(&cfg.level)?;
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_target(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+        )
         .with(
             tracing_subscriber::fmt::layer()
                 .with_ansi(false)

@@ -113,7 +113,7 @@ fn main() -> ExitCode {
 }
 
 fn one_line(e: &anyhow::Error) -> String {
-    e.to_string().replace('\n', " ")
+    format!("{e:#}").replace('\n', " ")
 }
 
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {

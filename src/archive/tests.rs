@@ -73,6 +73,7 @@ fn populated(n: usize) -> crate::service::testing::TestService {
                     description: "Не печатает \"принтер\"\nи шумит".into(),
                     order: vec![],
                     source: Source::Telegram,
+                    idempotency_key: None,
                 },
             )
             .unwrap();
@@ -165,6 +166,7 @@ fn snapshot_verify_restore_round_trip_with_thousands_of_tickets() {
                 description: String::new(),
                 order: vec![],
                 source: Source::Cli,
+                idempotency_key: None,
             },
         )
         .unwrap();

@@ -16,8 +16,8 @@ pub mod validate;
 pub use faq::FaqEntry;
 pub use people::{Language, Requester, Staff};
 pub use record::{
-    AuditEntry, Button, DialogRow, Direction, MessageLog, OutboxMessage, OutboxRow, Session,
-    Setting,
+    AuditEntry, Button, CardRef, DialogRow, Direction, IdempotencyRow, MessageLog, OutboxMessage,
+    OutboxRow, Session, Setting,
 };
 pub use role::{Action, Actor, Role};
 pub use stock::{MoveReason, StockItem, StockKind, StockMove};

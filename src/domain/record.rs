@@ -106,3 +106,22 @@ pub struct DialogRow {
     pub chat_id: i64,
     pub state: String,
 }
+
+/// Where a ticket's card lives in the staff group (edited in place as the ticket changes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardRef {
+    pub ticket_id: u64,
+    pub chat_id: i64,
+    pub message_id: i64,
+    /// Forum topic of the ticket, when the staff group is a forum.
+    pub thread_id: Option<i64>,
+}
+
+/// An idempotency key already used, and the ticket it created (so a redelivered update or a
+/// double-pressed button never files a ticket twice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRow {
+    pub key: String,
+    pub ticket_id: u64,
+    pub at: Timestamp,
+}

@@ -4,6 +4,7 @@
 //! audit entry and any outgoing notifications (outbox rows). Bot, web, jobs and CLI are thin
 //! callers. A call that fails validation or a permission check writes nothing.
 
+mod delivery;
 mod faq;
 mod outbox;
 mod people;

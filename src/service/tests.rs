@@ -57,6 +57,7 @@ fn new_ticket(category: Category) -> NewTicket {
         description: "Бумага застряла".into(),
         order: vec![],
         source: Source::Telegram,
+        idempotency_key: None,
     }
 }
 
@@ -783,4 +784,18 @@ fn requester_registration_and_blocking() {
     assert!(again.blocked);
     assert_eq!(again.registered_at, r.registered_at);
     assert_eq!(again.phone, r.phone);
+}
+
+#[test]
+fn an_idempotency_key_files_a_ticket_once() {
+    let t = setup();
+    let req = Actor::Requester { tg_id: REQ };
+    let nt = NewTicket { idempotency_key: Some("tg:update:42".into()), ..new_ticket(Category::Printer) };
+    let a = t.svc.create_ticket(&req, nt.clone()).unwrap();
+    let before = counts(&t.svc);
+    let b = t.svc.create_ticket(&req, nt).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(counts(&t.svc), before, "the repeat wrote nothing");
+    let c = t.svc.create_ticket(&req, new_ticket(Category::Printer)).unwrap();
+    assert_eq!(c.id, a.id + 1);
 }

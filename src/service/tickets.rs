@@ -20,6 +20,9 @@ pub struct NewTicket {
     /// (sku, quantity) for cartridge orders.
     pub order: Vec<(String, i64)>,
     pub source: Source,
+    /// A key unique to the request (e.g. the Telegram update that confirmed it): a second call
+    /// with the same key returns the ticket the first one created instead of filing another.
+    pub idempotency_key: Option<String>,
 }
 
 impl Service {
@@ -52,6 +55,11 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.write()?;
+        if let Some(key) = new.idempotency_key.as_deref()
+            && let Some(done) = tx.idempotency(key)?
+        {
+            return load_ticket(&tx, done.ticket_id);
+        }
         let requester = match new.requester {
             Some(id) => {
                 let r = tx
@@ -107,6 +115,9 @@ impl Service {
             rating: None,
         };
         tx.put_ticket(&ticket)?;
+        if let Some(key) = new.idempotency_key {
+            tx.put_idempotency(&IdempotencyRow { key, ticket_id: id, at: now })?;
+        }
         tx.add_event(id, now, actor.clone(), EventKind::Created)?;
         tx.add_audit(
             now,

@@ -520,6 +520,34 @@ pub trait Reads: TableSource {
         get_rec(&self.table(DIALOGS)?, "dialogs", chat_id)
     }
 
+    fn ticket_card(&self, ticket_id: u64) -> Result<Option<CardRef>> {
+        get_rec(&self.table(TICKET_CARDS)?, "ticket_cards", ticket_id)
+    }
+
+    /// The ticket whose card is message `message_id` in chat `chat_id`.
+    fn ticket_by_card_message(&self, chat_id: i64, message_id: i64) -> Result<Option<u64>> {
+        Ok(self.table(IDX_CARD_MESSAGE)?.get((chat_id, message_id))?.map(|v| v.value()))
+    }
+
+    /// The ticket whose forum topic is `thread_id` in chat `chat_id`.
+    fn ticket_by_thread(&self, chat_id: i64, thread_id: i64) -> Result<Option<u64>> {
+        Ok(self.table(IDX_CARD_THREAD)?.get((chat_id, thread_id))?.map(|v| v.value()))
+    }
+
+    fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRow>> {
+        get_rec(&self.table(IDEMPOTENCY)?, "idempotency", key)
+    }
+
+    /// Messages of the log, newest first, up to `limit`.
+    fn messages_recent(&self, limit: usize) -> Result<Vec<MessageLog>> {
+        let t = self.table(MESSAGES)?;
+        let mut out = Vec::new();
+        for row in t.iter()?.rev().take(limit) {
+            out.push(dec("messages", row?.1.value())?);
+        }
+        Ok(out)
+    }
+
     /// Row count of every archived table, by name.
     fn table_counts(&self) -> Result<Vec<(&'static str, u64)>> {
         ARCHIVED_TABLES
@@ -544,6 +572,8 @@ pub trait Reads: TableSource {
             "outbox" => self.table(OUTBOX)?.len()?,
             "audit" => self.table(AUDIT)?.len()?,
             "dialogs" => self.table(DIALOGS)?.len()?,
+            "ticket_cards" => self.table(TICKET_CARDS)?.len()?,
+            "idempotency" => self.table(IDEMPOTENCY)?.len()?,
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         })
     }
@@ -778,6 +808,23 @@ impl WriteTx {
     pub fn delete_dialog(&mut self, chat_id: i64) -> Result<bool> {
         Ok(self.txn.open_table(DIALOGS)?.remove(chat_id)?.is_some())
     }
+
+    /// Records where a ticket's card is, keeping the reverse indexes in step.
+    pub fn put_ticket_card(&mut self, c: &CardRef) -> Result<()> {
+        if let Some(old) = self.ticket_card(c.ticket_id)? {
+            self.txn.open_table(IDX_CARD_MESSAGE)?.remove((old.chat_id, old.message_id))?;
+            if let Some(t) = old.thread_id {
+                self.txn.open_table(IDX_CARD_THREAD)?.remove((old.chat_id, t))?;
+            }
+        }
+        self.txn.open_table(TICKET_CARDS)?.insert(c.ticket_id, codec::encode(c).as_slice())?;
+        index_card(&self.txn, c)
+    }
+
+    pub fn put_idempotency(&mut self, r: &IdempotencyRow) -> Result<()> {
+        self.txn.open_table(IDEMPOTENCY)?.insert(r.key.as_str(), codec::encode(r).as_slice())?;
+        Ok(())
+    }
 }
 
 fn index_ticket(txn: &redb::WriteTransaction, t: &Ticket) -> Result<()> {
@@ -790,6 +837,14 @@ fn index_ticket(txn: &redb::WriteTransaction, t: &Ticket) -> Result<()> {
     }
     if let Some(a) = t.assignee.as_deref() {
         txn.open_table(IDX_ASSIGNEE)?.insert((a, t.id), ())?;
+    }
+    Ok(())
+}
+
+fn index_card(txn: &redb::WriteTransaction, c: &CardRef) -> Result<()> {
+    txn.open_table(IDX_CARD_MESSAGE)?.insert((c.chat_id, c.message_id), c.ticket_id)?;
+    if let Some(t) = c.thread_id {
+        txn.open_table(IDX_CARD_THREAD)?.insert((c.chat_id, t), c.ticket_id)?;
     }
     Ok(())
 }
@@ -826,6 +881,8 @@ pub const ARCHIVED_TABLES: &[&str] = &[
     "outbox",
     "audit",
     "dialogs",
+    "ticket_cards",
+    "idempotency",
 ];
 
 /// A `meta` row as it appears in an archive.
@@ -899,6 +956,8 @@ impl ReadTx {
             "outbox" => export_recs::<OutboxRow, _>(&self.table(OUTBOX)?, "outbox", out),
             "audit" => export_recs::<AuditEntry, _>(&self.table(AUDIT)?, "audit", out),
             "dialogs" => export_recs::<DialogRow, _>(&self.table(DIALOGS)?, "dialogs", out),
+            "ticket_cards" => export_recs::<CardRef, _>(&self.table(TICKET_CARDS)?, "ticket_cards", out),
+            "idempotency" => export_recs::<IdempotencyRow, _>(&self.table(IDEMPOTENCY)?, "idempotency", out),
             other => Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
     }
@@ -973,6 +1032,8 @@ impl WriteTx {
             "outbox" => load!(OUTBOX, OutboxRow, |r| r.id),
             "audit" => load!(AUDIT, AuditEntry, |r| r.id),
             "dialogs" => load!(DIALOGS, DialogRow, |r| r.chat_id),
+            "ticket_cards" => load!(TICKET_CARDS, CardRef, |r| r.ticket_id),
+            "idempotency" => load!(IDEMPOTENCY, IdempotencyRow, |r| r.key.as_str()),
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
         Ok(n - first_line)
@@ -984,10 +1045,16 @@ impl WriteTx {
         self.txn.delete_table(IDX_REQUESTER)?;
         self.txn.delete_table(IDX_ASSIGNEE)?;
         self.txn.delete_table(IDX_UPDATED)?;
+        self.txn.delete_table(IDX_CARD_MESSAGE)?;
+        self.txn.delete_table(IDX_CARD_THREAD)?;
         create_all_tables(&self.txn)?;
         let tickets: Vec<Ticket> = all_recs(&self.txn.open_table(TICKETS)?, "tickets")?;
         for t in &tickets {
             index_ticket(&self.txn, t)?;
+        }
+        let cards: Vec<CardRef> = all_recs(&self.txn.open_table(TICKET_CARDS)?, "ticket_cards")?;
+        for c in &cards {
+            index_card(&self.txn, c)?;
         }
         Ok(())
     }

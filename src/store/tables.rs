@@ -17,6 +17,8 @@ pub const STOCK_MOVES: TableDefinition<u64, &[u8]> = TableDefinition::new("stock
 pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 pub const DIALOGS: TableDefinition<i64, &[u8]> = TableDefinition::new("dialogs");
+pub const TICKET_CARDS: TableDefinition<u64, &[u8]> = TableDefinition::new("ticket_cards");
+pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
 
 /// Index: (status code, ticket id).
 pub const IDX_STATUS: TableDefinition<(u8, u64), ()> = TableDefinition::new("idx_tickets_status");
@@ -29,6 +31,12 @@ pub const IDX_ASSIGNEE: TableDefinition<(&str, u64), ()> =
 /// Index: (updated time, ticket id).
 pub const IDX_UPDATED: TableDefinition<(i64, u64), ()> =
     TableDefinition::new("idx_tickets_updated");
+/// Index: (chat id, message id) of a card → ticket id.
+pub const IDX_CARD_MESSAGE: TableDefinition<(i64, i64), u64> =
+    TableDefinition::new("idx_card_message");
+/// Index: (chat id, forum thread id) → ticket id.
+pub const IDX_CARD_THREAD: TableDefinition<(i64, i64), u64> =
+    TableDefinition::new("idx_card_thread");
 
 /// Scratch table for the raw-insert benchmark baseline.
 pub const BENCH_RAW: TableDefinition<u64, &[u8]> = TableDefinition::new("bench_raw");
@@ -49,6 +57,10 @@ pub fn create_all_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(OUTBOX)?;
     txn.open_table(AUDIT)?;
     txn.open_table(DIALOGS)?;
+    txn.open_table(TICKET_CARDS)?;
+    txn.open_table(IDEMPOTENCY)?;
+    txn.open_table(IDX_CARD_MESSAGE)?;
+    txn.open_table(IDX_CARD_THREAD)?;
     txn.open_table(IDX_STATUS)?;
     txn.open_table(IDX_REQUESTER)?;
     txn.open_table(IDX_ASSIGNEE)?;

@@ -168,20 +168,38 @@ impl Sandbox {
     }
 
     /// Starts `helpdesk serve --listen 127.0.0.1:PORT EXTRA…` here and waits for `/healthz`.
+    #[track_caller]
     pub fn serve(&self, extra: &[&str]) -> Server {
-        self.try_serve(extra).unwrap_or_else(|e| panic!("{e}"))
+        self.try_serve(extra, Listen::Flag)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Like [`Sandbox::serve`], but returns the failure (with the server's output) instead of
-    /// panicking. Retries with another port when the chosen one was taken meanwhile.
-    pub fn try_serve(&self, extra: &[&str]) -> Result<Server, String> {
+    /// Like [`Sandbox::serve`], but passes the address as `HELPDESK_WEB_LISTEN`.
+    #[track_caller]
+    pub fn serve_via_env(&self, extra: &[&str]) -> Server {
+        self.try_serve(extra, Listen::Env)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts `helpdesk serve EXTRA…` on a free loopback port and waits for `/healthz`;
+    /// returns the failure (with the server's output) instead of panicking. Retries with
+    /// another port when the chosen one was taken meanwhile.
+    pub fn try_serve(&self, extra: &[&str], listen: Listen) -> Result<Server, String> {
         let mut last = String::new();
         for _ in 0..3 {
             let port = free_port();
-            let listen = format!("127.0.0.1:{port}");
-            let mut args = vec!["serve", "--listen", &listen];
-            args.extend_from_slice(extra);
-            let mut server = Server::spawn(self.command(&args), port);
+            let addr = format!("127.0.0.1:{port}");
+            let mut cmd = self.command(["serve"]);
+            match listen {
+                Listen::Flag => {
+                    cmd.args(["--listen", &addr]);
+                }
+                Listen::Env => {
+                    cmd.env("HELPDESK_WEB_LISTEN", &addr);
+                }
+            }
+            cmd.args(extra);
+            let mut server = Server::spawn(cmd, port);
             match server.wait_ready(READY_TIMEOUT) {
                 Ok(()) => return Ok(server),
                 Err(e) if e.contains("cannot listen") => last = e,
@@ -190,6 +208,15 @@ impl Sandbox {
         }
         Err(last)
     }
+}
+
+/// How [`Sandbox::try_serve`] passes the listen address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// `serve --listen ADDR`.
+    Flag,
+    /// `HELPDESK_WEB_LISTEN=ADDR`.
+    Env,
 }
 
 /// The outcome of a one-shot command.
