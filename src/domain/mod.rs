@@ -4,6 +4,7 @@
 //! **Architecture invariant:** nothing here does I/O or knows an async runtime. Times are UTC
 //! unix seconds (`i64`) so that rules can be tested with any clock.
 
+pub mod callback;
 pub mod faq;
 pub mod people;
 pub mod record;
@@ -16,7 +17,7 @@ pub mod validate;
 pub use faq::FaqEntry;
 pub use people::{Language, Requester, Staff};
 pub use record::{
-    AuditEntry, Button, CardRef, DialogRow, Direction, IdempotencyRow, MessageLog, OutboxMessage,
+    AuditEntry, Button, CardRef, DialogRow, Direction, IdempotencyRow, Markup, MessageLog, OutboxMessage,
     OutboxRow, Session, Setting,
 };
 pub use role::{Action, Actor, Role};

@@ -26,11 +26,15 @@ pub struct OutboxRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxMessage {
-    /// A text to a Telegram chat (private chat or group), optionally with inline buttons.
+    /// A text to a Telegram chat (private chat or group) with optional keyboard.
     Telegram {
         chat_id: i64,
         text: String,
-        buttons: Vec<Vec<Button>>,
+        markup: Markup,
+        /// Forum topic to post in.
+        thread_id: Option<i64>,
+        /// Message this one answers.
+        reply_to: Option<i64>,
     },
     /// Create or refresh the ticket's card in the staff group, rendered at delivery time.
     TicketCard { ticket_id: u64 },
@@ -43,11 +47,42 @@ pub enum OutboxMessage {
     },
 }
 
-/// An inline button: a label and the callback data or URL it carries.
+/// The keyboard sent with a Telegram message.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Markup {
+    #[default]
+    None,
+    /// Inline buttons under the message.
+    Inline(Vec<Vec<Button>>),
+    /// A persistent reply keyboard (the main menu).
+    Keyboard(Vec<Vec<String>>),
+    /// One button that shares the user's phone number, labelled so.
+    RequestContact(String),
+    /// Removes the reply keyboard.
+    RemoveKeyboard,
+    /// Asks the client to reply to this message (used to ask for a rejection reason).
+    ForceReply,
+}
+
+impl Markup {
+    /// Inline buttons from (label, data) rows.
+    pub fn inline(rows: Vec<Vec<(String, String)>>) -> Markup {
+        Markup::Inline(
+            rows.into_iter()
+                .map(|r| r.into_iter().map(|(label, data)| Button { label, data, url: None }).collect())
+                .collect(),
+        )
+    }
+}
+
+/// An inline button: a label and the callback data it carries, or a URL to open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Button {
     pub label: String,
     pub data: String,
+    /// Opens this URL (or Mini App) instead of sending callback data.
+    pub url: Option<String>,
 }
 
 /// One row of the audit trail: who changed what.

@@ -9,7 +9,7 @@ impl Service {
     pub fn record_card(&self, card: CardRef) -> Result<()> {
         let mut tx = self.write()?;
         tx.put_ticket_card(&card)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
@@ -17,7 +17,7 @@ impl Service {
     pub fn save_dialog(&self, chat_id: i64, state: String) -> Result<()> {
         let mut tx = self.write()?;
         tx.put_dialog(&DialogRow { chat_id, state })?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
@@ -25,7 +25,7 @@ impl Service {
     pub fn remove_dialog(&self, chat_id: i64) -> Result<bool> {
         let mut tx = self.write()?;
         let existed = tx.delete_dialog(chat_id)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(existed)
     }
 
@@ -41,7 +41,7 @@ impl Service {
             user_id,
             text: text.chars().take(4096).collect(),
         })?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(id)
     }
 
@@ -58,7 +58,94 @@ impl Service {
             user_id: None,
             text: text.chars().take(4096).collect(),
         })?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(existed)
     }
+}
+
+impl Service {
+    /// Queues a bot message (a reply or prompt) for delivery.
+    pub fn send_message(
+        &self,
+        chat_id: i64,
+        text: &str,
+        markup: Markup,
+        thread_id: Option<i64>,
+        reply_to: Option<i64>,
+    ) -> Result<u64> {
+        let text = fit_message(text);
+        if text.trim().is_empty() {
+            return Err(ValidationError::new("text", "must not be empty").into());
+        }
+        let now = self.now();
+        let mut tx = self.write()?;
+        let id = tx.add_outbox(
+            now,
+            OutboxMessage::Telegram { chat_id, text, markup, thread_id, reply_to },
+            None,
+        )?;
+        self.commit(tx)?;
+        Ok(id)
+    }
+
+    /// The urgent ("server room") alarm: alerts the staff group and every staff member with a
+    /// linked Telegram account at once. Refused with the seconds left while the requester's
+    /// previous call is younger than `cooldown`.
+    pub fn urgent_call(&self, tg_id: i64, cooldown: i64) -> Result<Result<(), i64>> {
+        let now = self.now();
+        let mut tx = self.write()?;
+        let r = tx
+            .requester(tg_id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("requester {tg_id}")))?;
+        if r.blocked {
+            return Err(ServiceError::Forbidden("this requester is blocked".into()));
+        }
+        let key = format!("flood.urgent.{tg_id}");
+        if let Some(last) = tx.setting(&key)?.and_then(|s| s.value.parse::<i64>().ok())
+            && now - last < cooldown
+        {
+            return Ok(Err(cooldown - (now - last)));
+        }
+        tx.put_setting(&Setting { key, value: now.to_string(), updated_at: now })?;
+        let mut chats: Vec<(i64, Language)> = tx
+            .staff_all()?
+            .into_iter()
+            .filter(|s| !s.disabled)
+            .filter_map(|s| s.telegram_id.map(|id| (id, s.language)))
+            .collect();
+        if self.config().staff_chat_id != 0 {
+            chats.push((self.config().staff_chat_id, self.config().default_language));
+        }
+        for (chat_id, lang) in chats {
+            let text = self.text_with(
+                &tx,
+                lang,
+                "bot.urgent_alert",
+                &[
+                    ("name", &r.name),
+                    ("phone", r.phone.as_deref().unwrap_or("-")),
+                    ("department", r.department.as_deref().unwrap_or("-")),
+                ],
+            )?;
+            tx.add_outbox(
+                now,
+                OutboxMessage::Telegram { chat_id, text, markup: Markup::None, thread_id: None, reply_to: None },
+                None,
+            )?;
+        }
+        tx.add_audit(now, &Actor::Requester { tg_id }, "urgent.call", format!("user:{tg_id}"), String::new())?;
+        self.commit(tx)?;
+        Ok(Ok(()))
+    }
+}
+
+/// Cuts a text to Telegram's 4096 characters, marking the cut.
+pub fn fit_message(text: &str) -> String {
+    const MAX: usize = 4096;
+    if text.chars().count() <= MAX {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(MAX - 1).collect();
+    s.push('…');
+    s
 }

@@ -63,7 +63,7 @@ impl Service {
             format!("faq:{}", entry.id),
             entry.question.clone(),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(entry)
     }
 
@@ -136,7 +136,7 @@ impl Service {
                 report.added, report.updated, report.unchanged
             ),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(report)
     }
 }

@@ -19,6 +19,7 @@ use crate::domain::texts::{default_text, render};
 use crate::domain::*;
 use crate::store::{Reads, Store, StoreError, WriteTx};
 
+pub use delivery::fit_message;
 pub use faq::FaqImportReport;
 pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
 pub use sessions::SESSION_SECONDS;
@@ -98,6 +99,8 @@ struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     config: ServiceConfig,
+    /// Called after a commit that queued outgoing messages, to wake the sender.
+    waker: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -115,6 +118,7 @@ impl Service {
                 store,
                 clock,
                 config,
+                waker: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -139,6 +143,21 @@ impl Service {
     /// Checks that the database answers a read.
     pub fn db_ok(&self) -> Result<()> {
         self.read()?.meta("schema_version")?;
+        Ok(())
+    }
+
+    /// Sets the function called whenever a commit queued outgoing messages (once).
+    pub fn set_outbox_waker(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.inner.waker.set(Box::new(f));
+    }
+
+    /// Commits `tx`, waking the sender when it queued messages.
+    fn commit(&self, tx: WriteTx) -> Result<()> {
+        let wake = tx.outbox_added();
+        tx.commit()?;
+        if wake && let Some(w) = self.inner.waker.get() {
+            w();
+        }
         Ok(())
     }
 

@@ -16,7 +16,7 @@ impl Service {
     pub fn outbox_delivered(&self, id: u64) -> Result<bool> {
         let mut tx = self.write()?;
         let existed = tx.delete_outbox(id)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(existed)
     }
 
@@ -50,7 +50,7 @@ impl Service {
             row.next_attempt_at = retry_at.unwrap_or(now + backoff).max(now);
         }
         tx.put_outbox(&row)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
@@ -73,7 +73,7 @@ impl Service {
             format!("outbox:{id}"),
             String::new(),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 }

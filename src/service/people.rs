@@ -88,7 +88,7 @@ impl Service {
             format!("user:{tg_id}"),
             r.name.clone(),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(r)
     }
 
@@ -151,7 +151,7 @@ impl Service {
         f(&mut r);
         tx.put_requester(&r)?;
         tx.add_audit(now, actor, action, format!("user:{tg_id}"), String::new())?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(r)
     }
 
@@ -217,7 +217,7 @@ impl Service {
             format!("staff:{login}"),
             new.role.to_string(),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(staff)
     }
 
@@ -259,7 +259,7 @@ impl Service {
             "setup".into(),
             String::new(),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(Some(token))
     }
 

@@ -24,7 +24,7 @@ impl Service {
         tx.put_session(&session)?;
         let actor = Actor::Staff { login: staff.login.clone(), role: staff.role };
         tx.add_audit(now, &actor, "session.login", format!("staff:{}", staff.login), String::new())?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok((token, session))
     }
 
@@ -40,7 +40,7 @@ impl Service {
             drop(tx);
             let mut w = self.write()?;
             w.delete_session(&s.token_hash)?;
-            w.commit()?;
+            self.commit(w)?;
             return Ok(None);
         }
         match tx.staff(&s.login)? {
@@ -57,7 +57,7 @@ impl Service {
         let Some(s) = tx.session(&hash)? else { return Ok(false) };
         tx.delete_session(&hash)?;
         tx.add_audit(now, &Actor::System, "session.logout", format!("staff:{}", s.login), String::new())?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(true)
     }
 }

@@ -53,7 +53,7 @@ impl Service {
             format!("stock:{sku}"),
             item.name.clone(),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(item)
     }
 
@@ -105,7 +105,7 @@ impl Service {
             format!("stock:{}", item.sku),
             format!("{delta:+} -> {}", item.quantity),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(m)
     }
 }

@@ -4,6 +4,7 @@
 //! row and the notifications it causes.
 
 use super::*;
+use crate::domain::callback::Callback;
 use crate::domain::validate;
 
 /// What is needed to file a ticket.
@@ -133,10 +134,10 @@ impl Service {
                 "ticket_created",
                 &[("n", &ticket.number()), ("subject", &ticket.subject)],
             )?;
-            self.notify_requester(&mut tx, r, &ticket, text, now)?;
+            self.notify_requester(&mut tx, r, &ticket, text, Markup::None, now)?;
         }
         self.refresh_card(&mut tx, &ticket, now)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(ticket)
     }
 
@@ -206,7 +207,7 @@ impl Service {
             self.notify_status(&mut tx, &t, now)?;
         }
         self.refresh_card(&mut tx, &t, now)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(t)
     }
 
@@ -264,7 +265,7 @@ impl Service {
             self.notify_status(&mut tx, &t, now)?;
         }
         self.refresh_card(&mut tx, &t, now)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(t)
     }
 
@@ -298,9 +299,9 @@ impl Service {
                 "public_reply",
                 &[("n", &t.number()), ("text", &text)],
             )?;
-            self.notify_requester(&mut tx, &r, &t, msg, now)?;
+            self.notify_requester(&mut tx, &r, &t, msg, Markup::None, now)?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(ev)
     }
 
@@ -321,7 +322,7 @@ impl Service {
             format!("ticket:{}", t.number()),
             String::new(),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(ev)
     }
 
@@ -356,7 +357,7 @@ impl Service {
             String::new(),
         )?;
         self.refresh_card(&mut tx, &t, now)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(ev)
     }
 
@@ -392,7 +393,7 @@ impl Service {
             format!("ticket:{}", t.number()),
             stars.to_string(),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(t)
     }
 
@@ -423,7 +424,7 @@ impl Service {
             format!("{from} -> {priority}"),
         )?;
         self.refresh_card(&mut tx, &t, now)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(t)
     }
 
@@ -471,7 +472,17 @@ impl Service {
                 )?
             }
         };
-        self.notify_requester(tx, &r, t, text, now)
+        let markup = match t.status {
+            TicketStatus::Resolved => Markup::inline(vec![vec![
+                (self.text(tx, r.language, "btn.confirm")?, cb(Callback::Confirm(t.id))),
+                (self.text(tx, r.language, "btn.reopen")?, cb(Callback::ReopenOwn(t.id))),
+            ]]),
+            TicketStatus::Closed if t.rating.is_none() => Markup::inline(vec![
+                (1..=5u8).map(|s| ("⭐".repeat(s as usize), cb(Callback::Rate(t.id, s)))).collect(),
+            ]),
+            _ => Markup::None,
+        };
+        self.notify_requester(tx, &r, t, text, markup, now)
     }
 
     /// Queues a Telegram message (and an e-mail, when enabled and known) to the requester.
@@ -481,6 +492,7 @@ impl Service {
         r: &Requester,
         t: &Ticket,
         text: String,
+        markup: Markup,
         now: Timestamp,
     ) -> Result<()> {
         if let (true, Some(to)) = (self.config().email_enabled, r.email.clone()) {
@@ -507,7 +519,9 @@ impl Service {
                 OutboxMessage::Telegram {
                     chat_id: r.tg_id,
                     text,
-                    buttons: vec![],
+                    markup,
+                    thread_id: None,
+                    reply_to: None,
                 },
                 Some(t.id),
             )?;
@@ -526,6 +540,11 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// Callback data of a button; ids keep every form well under Telegram's 64 bytes.
+fn cb(c: Callback) -> String {
+    c.encode().expect("ticket callbacks fit in 64 bytes")
 }
 
 fn load_ticket(tx: &impl Reads, id: u64) -> Result<Ticket> {

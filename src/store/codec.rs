@@ -110,10 +110,13 @@ mod tests {
             message: OutboxMessage::Telegram {
                 chat_id: -100123,
                 text: "x".into(),
-                buttons: vec![vec![Button {
+                markup: Markup::Inline(vec![vec![Button {
                     label: "ok".into(),
                     data: "t:1".into(),
-                }]],
+                    url: None,
+                }]]),
+                thread_id: Some(5),
+                reply_to: None,
             },
             ticket_id: Some(1),
             attempts: 0,

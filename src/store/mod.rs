@@ -181,6 +181,7 @@ impl Store {
     pub fn write(&self) -> Result<WriteTx> {
         Ok(WriteTx {
             txn: self.db.begin_write()?,
+            outbox_added: false,
         })
     }
 
@@ -210,6 +211,7 @@ pub struct ReadTx {
 /// The write transaction: everything in it commits together or not at all.
 pub struct WriteTx {
     txn: redb::WriteTransaction,
+    outbox_added: bool,
 }
 
 /// Gives read queries access to tables; implemented by both transactions.
@@ -612,6 +614,11 @@ where
 }
 
 impl WriteTx {
+    /// Whether this transaction queued outgoing messages.
+    pub fn outbox_added(&self) -> bool {
+        self.outbox_added
+    }
+
     /// Commits durably.
     pub fn commit(self) -> Result<()> {
         self.txn.commit()?;
@@ -713,6 +720,7 @@ impl WriteTx {
             failed: false,
         };
         self.put_outbox(&row)?;
+        self.outbox_added = true;
         Ok(id)
     }
 

@@ -1,0 +1,3 @@
+//! Telegram adapter (teloxide).
+
+pub mod cards;
