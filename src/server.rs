@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::service::{Service, ServiceConfig};
 use crate::store::{Store, StoreError};
 use crate::web::{AppState, BotState, Health};
-use crate::{control, logging, web};
+use crate::{bot, control, logging, notify, web};
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -48,18 +48,47 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     let health = Arc::new(Health::default());
-    if config.bot_enabled() {
-        // The Telegram adapter is not part of this build yet: say so instead of pretending.
-        tracing::warn!(
-            "telegram.token is set, but this build has no Telegram bot yet; the bot stays off"
-        );
-        health.set_bot(BotState::Disabled);
-    } else {
-        tracing::info!(
-            "Telegram bot is off: set telegram.token (or HELPDESK_TELEGRAM_TOKEN) to turn it on"
-        );
-        health.set_bot(BotState::Disabled);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    // Derived search index: rebuilt from redb when missing, stale or corrupt.
+    let faq_dir = data_dir.join("index").join("faq");
+    let svc = service.clone();
+    match tokio::task::spawn_blocking(move || svc.attach_faq_index(&faq_dir)).await {
+        Ok(Ok(())) => {}
+        other => tracing::error!("FAQ search is unavailable: {other:?}; the bot hands every question to a person"),
     }
+
+    // Outgoing messages wake the sender at once.
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let w = wake.clone();
+    service.set_outbox_waker(move || w.notify_one());
+
+    let mut bot_task = None;
+    let telegram = if config.bot_enabled() {
+        match bot::start(&config, service.clone(), health.clone(), stop_rx.clone()).await {
+            Some(started) => {
+                bot_task = Some(started.task);
+                Some(started.out)
+            }
+            None => None,
+        }
+    } else {
+        tracing::info!("Telegram bot is off: set telegram.token (or HELPDESK_TELEGRAM_TOKEN) to turn it on");
+        health.set_bot(BotState::Disabled);
+        None
+    };
+    let mail = if config.smtp.enabled {
+        match notify::Mailer::new(&config.smtp) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::error!("e-mail is off: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let sender = tokio::spawn(notify::Sender::new(service.clone(), telegram, mail, wake).run(stop_rx.clone()));
 
     let control = match control::bind(&data_dir) {
         Ok(l) => Some(tokio::spawn(control::serve(
@@ -82,6 +111,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     tracing::info!(%addr, "web panel listening");
     launch(state, listener, shutdown_signal()).await;
+
+    let _ = stop_tx.send(true);
+    if let Some(t) = bot_task
+        && tokio::time::timeout(std::time::Duration::from_secs(15), t).await.is_err()
+    {
+        tracing::warn!("the bot did not stop within 15 s");
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sender).await;
 
     if let Some(c) = control {
         c.abort();

@@ -74,6 +74,7 @@ fn populated(n: usize) -> crate::service::testing::TestService {
                     order: vec![],
                     source: Source::Telegram,
                     idempotency_key: None,
+                    attachments: vec![],
                 },
             )
             .unwrap();
@@ -167,6 +168,7 @@ fn snapshot_verify_restore_round_trip_with_thousands_of_tickets() {
                 order: vec![],
                 source: Source::Cli,
                 idempotency_key: None,
+                attachments: vec![],
             },
         )
         .unwrap();

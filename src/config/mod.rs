@@ -123,6 +123,14 @@ pub struct LogConfig {
     pub keep_days: usize,
 }
 
+#[derive(Debug, Clone)]
+pub struct BotSettings {
+    /// Departments offered at registration; empty: the question is skipped.
+    pub departments: Vec<String>,
+    /// Minutes between two urgent calls of one requester.
+    pub urgent_cooldown_minutes: u32,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -133,6 +141,7 @@ pub struct Config {
     pub archive: ArchiveConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
+    pub bot: BotSettings,
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
     /// Things worth saying at start-up that are not errors.

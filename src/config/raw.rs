@@ -17,6 +17,7 @@ pub struct RawConfig {
     pub archive: RawArchive,
     pub ui: RawUi,
     pub log: RawLog,
+    pub bot: RawBot,
 }
 
 impl Default for RawConfig {
@@ -53,6 +54,10 @@ impl Default for RawConfig {
             ui: RawUi {
                 language: "ru".into(),
                 timezone: "Europe/Moscow".into(),
+            },
+            bot: RawBot {
+                departments: vec![],
+                urgent_cooldown_minutes: 10,
             },
             log: RawLog {
                 level: "info".into(),
@@ -118,6 +123,13 @@ section!(
         / log {
             level: String,
             keep_days: usize
+        }
+);
+section!(
+    RawBot
+        / bot {
+            departments: Vec<String>,
+            urgent_cooldown_minutes: u32
         }
 );
 
@@ -392,6 +404,12 @@ impl RawConfig {
                 format!("'{}' is not a log filter: {e}", self.log.level),
             )
         })?;
+        if self.bot.departments.iter().any(|d| d.chars().count() > 60) {
+            return Err(o.err("bot.departments", "each name must be at most 60 characters"));
+        }
+        if self.bot.urgent_cooldown_minutes > 24 * 60 {
+            return Err(o.err("bot.urgent_cooldown_minutes", "must be at most 1440 (a day)"));
+        }
         if self.log.keep_days == 0 {
             return Err(o.err("log.keep_days", "must be at least 1"));
         }
@@ -422,6 +440,16 @@ impl RawConfig {
                 keep_yearly: self.archive.keep_yearly,
             },
             ui: UiConfig { language, timezone },
+            bot: BotSettings {
+                departments: self
+                    .bot
+                    .departments
+                    .iter()
+                    .map(|d| d.trim().to_string())
+                    .filter(|d| !d.is_empty())
+                    .collect(),
+                urgent_cooldown_minutes: self.bot.urgent_cooldown_minutes,
+            },
             log: LogConfig {
                 level: self.log.level,
                 keep_days: self.log.keep_days,

@@ -64,6 +64,7 @@ impl Service {
             entry.question.clone(),
         )?;
         self.commit(tx)?;
+        self.index_faq(&[entry.clone()]);
         Ok(entry)
     }
 
@@ -137,6 +138,8 @@ impl Service {
             ),
         )?;
         self.commit(tx)?;
+        let all = self.read()?.faq_all()?;
+        self.index_faq(&all);
         Ok(report)
     }
 }
@@ -162,4 +165,71 @@ fn clean_faq(
         ));
     }
     Ok((question, alts, answer))
+}
+
+impl Service {
+    /// Opens (or rebuilds) the FAQ index in `dir` from the stored entries and attaches it.
+    pub fn attach_faq_index(&self, dir: &std::path::Path) -> Result<()> {
+        let entries = self.read()?.faq_all()?;
+        let index = crate::search::FaqIndex::open_or_rebuild(dir, &entries)
+            .map_err(|e| ServiceError::Conflict(format!("FAQ index: {e}")))?;
+        tracing::info!(entries = entries.len(), opened = ?index.opened(), "FAQ index ready");
+        let _ = self.inner.faq_index.set(index);
+        Ok(())
+    }
+
+    /// Attaches an in-memory FAQ index (tests).
+    pub fn attach_faq_index_in_memory(&self) -> Result<()> {
+        let entries = self.read()?.faq_all()?;
+        let index = crate::search::FaqIndex::in_memory(&entries)
+            .map_err(|e| ServiceError::Conflict(format!("FAQ index: {e}")))?;
+        let _ = self.inner.faq_index.set(index);
+        Ok(())
+    }
+
+    fn index_faq(&self, entries: &[FaqEntry]) {
+        let Some(index) = self.inner.faq_index.get() else { return };
+        for e in entries {
+            if let Err(err) = index.upsert(e) {
+                tracing::error!(faq = e.id, "cannot update the FAQ index: {err}");
+            }
+        }
+    }
+
+    /// What the FAQ says to a question; `NoMatch` when there is no index.
+    pub fn faq_answer(&self, question: &str) -> Result<(crate::search::Answer, Vec<FaqEntry>)> {
+        let Some(index) = self.inner.faq_index.get() else {
+            return Ok((crate::search::Answer::NoMatch, vec![]));
+        };
+        let answer = index
+            .answer(question)
+            .map_err(|e| ServiceError::Conflict(format!("FAQ search: {e}")))?;
+        let tx = self.read()?;
+        let ids: Vec<u64> = match &answer {
+            crate::search::Answer::Confident(h) => vec![h.id],
+            crate::search::Answer::Suggestions(hs) => hs.iter().map(|h| h.id).collect(),
+            crate::search::Answer::NoMatch => vec![],
+        };
+        let mut entries = Vec::new();
+        for id in ids {
+            if let Some(e) = tx.faq_entry(id)?.filter(|e| e.enabled) {
+                entries.push(e);
+            }
+        }
+        Ok((answer, entries))
+    }
+
+    /// Counts an answer given (`helpful: None`) or the requester's verdict on it.
+    pub fn faq_feedback(&self, id: u64, helpful: Option<bool>) -> Result<()> {
+        let mut tx = self.write()?;
+        let Some(mut e) = tx.faq_entry(id)? else { return Ok(()) };
+        match helpful {
+            None => e.hits += 1,
+            Some(true) => e.helpful += 1,
+            Some(false) => e.not_helpful += 1,
+        }
+        tx.put_faq(&e)?;
+        self.commit(tx)?;
+        Ok(())
+    }
 }

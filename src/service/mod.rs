@@ -101,6 +101,8 @@ struct Inner {
     config: ServiceConfig,
     /// Called after a commit that queued outgoing messages, to wake the sender.
     waker: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// The FAQ search index (derived data), updated after each committed FAQ change.
+    faq_index: std::sync::OnceLock<crate::search::FaqIndex>,
 }
 
 impl std::fmt::Debug for Service {
@@ -119,6 +121,7 @@ impl Service {
                 clock,
                 config,
                 waker: std::sync::OnceLock::new(),
+                faq_index: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -221,6 +221,34 @@ impl Service {
         Ok(staff)
     }
 
+    /// Makes sure a superadmin named in the config (by Telegram id) has a staff account linked
+    /// to it, creating `tg<id>` with a random password when there is none.
+    pub fn ensure_telegram_superadmin(&self, tg_id: i64) -> Result<Staff> {
+        if let Some(s) = self.read()?.staff_by_telegram(tg_id)? {
+            if s.role == Role::Superadmin {
+                return Ok(s);
+            }
+            let now = self.now();
+            let mut tx = self.write()?;
+            let mut s = s;
+            s.role = Role::Superadmin;
+            tx.put_staff(&s)?;
+            tx.add_audit(now, &Actor::System, "staff.role", format!("staff:{}", s.login), "superadmin (config)".into())?;
+            self.commit(tx)?;
+            return Ok(s);
+        }
+        self.add_staff(
+            &Actor::System,
+            NewStaff {
+                login: format!("tg{tg_id}"),
+                password: random_token(),
+                role: Role::Superadmin,
+                telegram_id: Some(tg_id),
+                display_name: None,
+            },
+        )
+    }
+
     /// Checks a login and password; the same `None` for an unknown login and a wrong password.
     pub fn check_password(&self, login: &str, password: &str) -> Result<Option<Staff>> {
         let Ok(login) = validate::login(login) else {

@@ -58,6 +58,7 @@ fn new_ticket(category: Category) -> NewTicket {
         order: vec![],
         source: Source::Telegram,
         idempotency_key: None,
+        attachments: vec![],
     }
 }
 

@@ -24,6 +24,8 @@ pub struct NewTicket {
     /// A key unique to the request (e.g. the Telegram update that confirmed it): a second call
     /// with the same key returns the ticket the first one created instead of filing another.
     pub idempotency_key: Option<String>,
+    /// Files sent with the ticket: (Telegram file id, kind, name).
+    pub attachments: Vec<(String, String, String)>,
 }
 
 impl Service {
@@ -120,6 +122,14 @@ impl Service {
             tx.put_idempotency(&IdempotencyRow { key, ticket_id: id, at: now })?;
         }
         tx.add_event(id, now, actor.clone(), EventKind::Created)?;
+        for (file_id, kind, name) in new.attachments.iter().take(20) {
+            tx.add_event(
+                id,
+                now,
+                actor.clone(),
+                EventKind::Attachment { file_id: file_id.clone(), kind: kind.clone(), name: name.clone() },
+            )?;
+        }
         tx.add_audit(
             now,
             actor,
