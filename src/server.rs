@@ -55,7 +55,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let svc = service.clone();
     match tokio::task::spawn_blocking(move || svc.attach_faq_index(&faq_dir)).await {
         Ok(Ok(())) => {}
-        other => tracing::error!("FAQ search is unavailable: {other:?}; the bot hands every question to a person"),
+        other => tracing::error!(
+            "FAQ search is unavailable: {other:?}; the bot hands every question to a person"
+        ),
     }
 
     // Outgoing messages wake the sender at once.
@@ -73,7 +75,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             None => None,
         }
     } else {
-        tracing::info!("Telegram bot is off: set telegram.token (or HELPDESK_TELEGRAM_TOKEN) to turn it on");
+        tracing::info!(
+            "Telegram bot is off: set telegram.token (or HELPDESK_TELEGRAM_TOKEN) to turn it on"
+        );
         health.set_bot(BotState::Disabled);
         None
     };
@@ -88,7 +92,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     } else {
         None
     };
-    let sender = tokio::spawn(notify::Sender::new(service.clone(), telegram, mail, wake).run(stop_rx.clone()));
+    let sender = tokio::spawn(
+        notify::Sender::new(service.clone(), telegram, mail, wake).run(stop_rx.clone()),
+    );
 
     let control = match control::bind(&data_dir) {
         Ok(l) => Some(tokio::spawn(control::serve(
@@ -114,7 +120,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let _ = stop_tx.send(true);
     if let Some(t) = bot_task
-        && tokio::time::timeout(std::time::Duration::from_secs(15), t).await.is_err()
+        && tokio::time::timeout(std::time::Duration::from_secs(15), t)
+            .await
+            .is_err()
     {
         tracing::warn!("the bot did not stop within 15 s");
     }

@@ -28,9 +28,18 @@ pub fn render_card(svc: &Service, t: &Ticket, lang: Language) -> Result<(String,
         &text_of("card")?,
         &[
             ("n", &t.number()),
-            ("status", &text_of(&format!("status.{}", t.status.as_str()))?),
-            ("category", &text_of(&format!("cat.{}", t.category.as_str()))?),
-            ("priority", &text_of(&format!("prio.{}", t.priority.as_str()))?),
+            (
+                "status",
+                &text_of(&format!("status.{}", t.status.as_str()))?,
+            ),
+            (
+                "category",
+                &text_of(&format!("cat.{}", t.category.as_str()))?,
+            ),
+            (
+                "priority",
+                &text_of(&format!("prio.{}", t.priority.as_str()))?,
+            ),
             ("requester", &requester),
             ("assignee", t.assignee.as_deref().unwrap_or("—")),
             ("subject", &t.subject),
@@ -41,11 +50,17 @@ pub fn render_card(svc: &Service, t: &Ticket, lang: Language) -> Result<(String,
     let id = t.id;
     let rows = match t.status {
         TicketStatus::New | TicketStatus::Reopened => vec![
-            vec![b("btn.take", Callback::Take(id))?, b("btn.assign", Callback::AssignMenu(id))?],
+            vec![
+                b("btn.take", Callback::Take(id))?,
+                b("btn.assign", Callback::AssignMenu(id))?,
+            ],
             vec![b("btn.reject", Callback::Reject(id))?],
         ],
         TicketStatus::InProgress => vec![
-            vec![b("btn.resolve", Callback::Resolve(id))?, b("btn.assign", Callback::AssignMenu(id))?],
+            vec![
+                b("btn.resolve", Callback::Resolve(id))?,
+                b("btn.assign", Callback::AssignMenu(id))?,
+            ],
             vec![b("btn.reject", Callback::Reject(id))?],
         ],
         TicketStatus::WaitingRequester => vec![vec![

@@ -12,8 +12,8 @@ use crate::domain::callback::Callback;
 use crate::domain::texts::render;
 use crate::domain::validate;
 use crate::domain::{
-    Action, Actor, Category, Direction, EventKind, Language, Markup, Priority, Requester as Profile, Source, StockItem,
-    TicketAction, TicketStatus, role,
+    Action, Actor, Category, Direction, EventKind, Language, Markup, Priority,
+    Requester as Profile, Source, StockItem, TicketAction, TicketStatus, role,
 };
 use crate::search::Answer;
 use crate::service::{NewTicket, Service, ServiceError};
@@ -44,8 +44,13 @@ fn cb(c: Callback) -> String {
 
 /// Text `key` in `lang` with placeholders filled.
 async fn txt(ctx: &Ctx, lang: Language, key: &'static str, args: &[(&str, &str)]) -> String {
-    let args: Vec<(String, String)> = args.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-    let t = svc(ctx, move |s| s.text(&s.read()?, lang, key)).await.unwrap_or_else(|_| key.to_string());
+    let args: Vec<(String, String)> = args
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let t = svc(ctx, move |s| s.text(&s.read()?, lang, key))
+        .await
+        .unwrap_or_else(|_| key.to_string());
     let refs: Vec<(&str, &str)> = args.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     render(&t, &refs)
 }
@@ -55,8 +60,19 @@ async fn say(ctx: &Ctx, chat: i64, text: String, markup: Markup) {
     say_in(ctx, chat, text, markup, None, None).await
 }
 
-async fn say_in(ctx: &Ctx, chat: i64, text: String, markup: Markup, thread: Option<i64>, reply_to: Option<i64>) {
-    if let Err(e) = svc(ctx, move |s| s.send_message(chat, &text, markup, thread, reply_to)).await {
+async fn say_in(
+    ctx: &Ctx,
+    chat: i64,
+    text: String,
+    markup: Markup,
+    thread: Option<i64>,
+    reply_to: Option<i64>,
+) {
+    if let Err(e) = svc(ctx, move |s| {
+        s.send_message(chat, &text, markup, thread, reply_to)
+    })
+    .await
+    {
         tracing::error!(chat, "cannot queue a reply: {e}");
     }
 }
@@ -70,25 +86,48 @@ fn lang_of_user(user: Option<&User>, requester: Option<&Profile>, default: Langu
 
 async fn main_menu(ctx: &Ctx, lang: Language) -> Markup {
     Markup::Keyboard(vec![
-        vec![txt(ctx, lang, "menu.new", &[]).await, txt(ctx, lang, "menu.my", &[]).await],
-        vec![txt(ctx, lang, "menu.ask", &[]).await, txt(ctx, lang, "menu.urgent", &[]).await],
+        vec![
+            txt(ctx, lang, "menu.new", &[]).await,
+            txt(ctx, lang, "menu.my", &[]).await,
+        ],
+        vec![
+            txt(ctx, lang, "menu.ask", &[]).await,
+            txt(ctx, lang, "menu.urgent", &[]).await,
+        ],
         vec![txt(ctx, lang, "menu.about", &[]).await],
     ])
 }
 
 /// Which main-menu button a text is, in any language.
 fn menu_choice(text: &str) -> Option<&'static str> {
-    ["menu.new", "menu.my", "menu.ask", "menu.urgent", "menu.about"]
-        .into_iter()
-        .find(|key| Language::ALL.iter().any(|&l| crate::domain::texts::default_text(l, key) == text))
+    [
+        "menu.new",
+        "menu.my",
+        "menu.ask",
+        "menu.urgent",
+        "menu.about",
+    ]
+    .into_iter()
+    .find(|key| {
+        Language::ALL
+            .iter()
+            .any(|&l| crate::domain::texts::default_text(l, key) == text)
+    })
 }
 
 /// Every message: logged, then routed by chat.
 pub async fn on_message(msg: Message, ctx: Ctx) -> HandlerResult {
     let chat = msg.chat.id.0;
     let user_id = msg.from.as_ref().map(|u| u.id.0 as i64);
-    let logged = msg.text().or(msg.caption()).unwrap_or("[media]").to_string();
-    let _ = svc(&ctx, move |s| s.log_message(Direction::In, chat, user_id, &logged)).await;
+    let logged = msg
+        .text()
+        .or(msg.caption())
+        .unwrap_or("[media]")
+        .to_string();
+    let _ = svc(&ctx, move |s| {
+        s.log_message(Direction::In, chat, user_id, &logged)
+    })
+    .await;
     if ctx.cfg.staff_chat_id != 0 && chat == ctx.cfg.staff_chat_id {
         return staff_group_message(&msg, &ctx).await;
     }
@@ -99,13 +138,25 @@ pub async fn on_message(msg: Message, ctx: Ctx) -> HandlerResult {
 }
 
 async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
-    let Some(user) = msg.from.as_ref() else { return Ok(()) };
+    let Some(user) = msg.from.as_ref() else {
+        return Ok(());
+    };
     let tg_id = user.id.0 as i64;
     let chat = msg.chat.id.0;
     let requester = svc(ctx, move |s| Ok(s.read()?.requester(tg_id)?)).await?;
-    let lang = lang_of_user(Some(user), requester.as_ref(), ctx.svc.config().default_language);
+    let lang = lang_of_user(
+        Some(user),
+        requester.as_ref(),
+        ctx.svc.config().default_language,
+    );
     if requester.as_ref().is_some_and(|r| r.blocked) {
-        say(ctx, chat, txt(ctx, lang, "bot.blocked", &[]).await, Markup::None).await;
+        say(
+            ctx,
+            chat,
+            txt(ctx, lang, "bot.blocked", &[]).await,
+            Markup::None,
+        )
+        .await;
         return Ok(());
     }
     if let Some(r) = &requester
@@ -121,7 +172,19 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
     if let Some(t) = text
         && t.chars().count() > MAX_INPUT
     {
-        say(ctx, chat, txt(ctx, lang, "bot.too_long", &[("max", &MAX_INPUT.to_string())]).await, Markup::None).await;
+        say(
+            ctx,
+            chat,
+            txt(
+                ctx,
+                lang,
+                "bot.too_long",
+                &[("max", &MAX_INPUT.to_string())],
+            )
+            .await,
+            Markup::None,
+        )
+        .await;
         return Ok(());
     }
 
@@ -135,10 +198,22 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             "/start" => {
                 if requester.is_none() {
                     dialogue.update(State::RegName).await?;
-                    say(ctx, chat, txt(ctx, lang, "bot.welcome", &[]).await, Markup::RemoveKeyboard).await;
+                    say(
+                        ctx,
+                        chat,
+                        txt(ctx, lang, "bot.welcome", &[]).await,
+                        Markup::RemoveKeyboard,
+                    )
+                    .await;
                 } else {
                     dialogue.exit().await?;
-                    say(ctx, chat, txt(ctx, lang, "bot.menu", &[]).await, main_menu(ctx, lang).await).await;
+                    say(
+                        ctx,
+                        chat,
+                        txt(ctx, lang, "bot.menu", &[]).await,
+                        main_menu(ctx, lang).await,
+                    )
+                    .await;
                 }
                 return Ok(());
             }
@@ -153,8 +228,18 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             }
             "/cancel" => {
                 dialogue.exit().await?;
-                let markup = if requester.is_some() { main_menu(ctx, lang).await } else { Markup::RemoveKeyboard };
-                say(ctx, chat, txt(ctx, lang, "bot.cancelled", &[]).await, markup).await;
+                let markup = if requester.is_some() {
+                    main_menu(ctx, lang).await
+                } else {
+                    Markup::RemoveKeyboard
+                };
+                say(
+                    ctx,
+                    chat,
+                    txt(ctx, lang, "bot.cancelled", &[]).await,
+                    markup,
+                )
+                .await;
                 return Ok(());
             }
             "/queue" if super::staff_actor(&ctx.svc, tg_id).is_some() => {
@@ -163,7 +248,13 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             _ => {}
         }
         if requester.is_none() {
-            say(ctx, chat, txt(ctx, lang, "bot.need_start", &[]).await, Markup::None).await;
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.need_start", &[]).await,
+                Markup::None,
+            )
+            .await;
             return Ok(());
         }
         match cmd {
@@ -171,7 +262,13 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             "/my" => return my_tickets(ctx, chat, tg_id, lang).await,
             "/status" => return status(ctx, chat, tg_id, lang, arg.trim()).await,
             _ => {
-                say(ctx, chat, txt(ctx, lang, "bot.unknown_command", &[]).await, Markup::None).await;
+                say(
+                    ctx,
+                    chat,
+                    txt(ctx, lang, "bot.unknown_command", &[]).await,
+                    Markup::None,
+                )
+                .await;
                 return Ok(());
             }
         }
@@ -180,32 +277,66 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
     // Registration.
     match (&state, requester.is_some()) {
         (State::RegName, _) => {
-            let Some(t) = text else { return reprompt(ctx, chat, lang, "bot.welcome").await };
+            let Some(t) = text else {
+                return reprompt(ctx, chat, lang, "bot.welcome").await;
+            };
             match validate::person_name(t) {
                 Ok(name) => {
                     dialogue.update(State::RegPhone { name }).await?;
                     let label = txt(ctx, lang, "bot.share_phone", &[]).await;
-                    say(ctx, chat, txt(ctx, lang, "bot.ask_phone", &[]).await, Markup::RequestContact(label)).await;
+                    say(
+                        ctx,
+                        chat,
+                        txt(ctx, lang, "bot.ask_phone", &[]).await,
+                        Markup::RequestContact(label),
+                    )
+                    .await;
                 }
-                Err(e) => say(ctx, chat, format!("{e}\n{}", txt(ctx, lang, "bot.welcome", &[]).await), Markup::None).await,
+                Err(e) => {
+                    say(
+                        ctx,
+                        chat,
+                        format!("{e}\n{}", txt(ctx, lang, "bot.welcome", &[]).await),
+                        Markup::None,
+                    )
+                    .await
+                }
             }
             return Ok(());
         }
         (State::RegPhone { name }, _) => {
             let typed = match (msg.contact(), text) {
-                (Some(c), _) if c.user_id.map(|u| u.0 as i64) == Some(tg_id) || c.user_id.is_none() => {
+                (Some(c), _)
+                    if c.user_id.map(|u| u.0 as i64) == Some(tg_id) || c.user_id.is_none() =>
+                {
                     Some(c.phone_number.clone())
                 }
                 (None, Some(t)) => Some(t.to_string()),
                 _ => None,
             };
-            let Some(raw) = typed else { return reprompt(ctx, chat, lang, "bot.ask_phone").await };
+            let Some(raw) = typed else {
+                return reprompt(ctx, chat, lang, "bot.ask_phone").await;
+            };
             match validate::phone(&raw) {
                 Ok(phone) => {
                     if ctx.cfg.departments.is_empty() {
-                        return finish_registration(ctx, &dialogue, user, name.clone(), phone, None, lang).await;
+                        return finish_registration(
+                            ctx,
+                            &dialogue,
+                            user,
+                            name.clone(),
+                            phone,
+                            None,
+                            lang,
+                        )
+                        .await;
                     }
-                    dialogue.update(State::RegDepartment { name: name.clone(), phone }).await?;
+                    dialogue
+                        .update(State::RegDepartment {
+                            name: name.clone(),
+                            phone,
+                        })
+                        .await?;
                     let rows = ctx
                         .cfg
                         .departments
@@ -213,20 +344,39 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
                         .enumerate()
                         .map(|(i, d)| vec![(d.clone(), cb(Callback::Dialog(format!("dep:{i}"))))])
                         .collect();
-                    say(ctx, chat, txt(ctx, lang, "bot.ask_department", &[]).await, Markup::inline(rows)).await;
+                    say(
+                        ctx,
+                        chat,
+                        txt(ctx, lang, "bot.ask_department", &[]).await,
+                        Markup::inline(rows),
+                    )
+                    .await;
                 }
                 Err(e) => {
                     let label = txt(ctx, lang, "bot.share_phone", &[]).await;
-                    say(ctx, chat, format!("{e}\n{}", txt(ctx, lang, "bot.ask_phone", &[]).await), Markup::RequestContact(label))
-                        .await
+                    say(
+                        ctx,
+                        chat,
+                        format!("{e}\n{}", txt(ctx, lang, "bot.ask_phone", &[]).await),
+                        Markup::RequestContact(label),
+                    )
+                    .await
                 }
             }
             return Ok(());
         }
-        (State::RegDepartment { .. }, _) => return reprompt(ctx, chat, lang, "bot.ask_department").await,
+        (State::RegDepartment { .. }, _) => {
+            return reprompt(ctx, chat, lang, "bot.ask_department").await;
+        }
         (_, false) => {
             dialogue.update(State::RegName).await?;
-            say(ctx, chat, txt(ctx, lang, "bot.welcome", &[]).await, Markup::RemoveKeyboard).await;
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.welcome", &[]).await,
+                Markup::RemoveKeyboard,
+            )
+            .await;
             return Ok(());
         }
         _ => {}
@@ -242,12 +392,24 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             "menu.my" => my_tickets(ctx, chat, tg_id, lang).await,
             "menu.ask" => {
                 dialogue.update(State::Question).await?;
-                say(ctx, chat, txt(ctx, lang, "bot.ask_question", &[]).await, Markup::None).await;
+                say(
+                    ctx,
+                    chat,
+                    txt(ctx, lang, "bot.ask_question", &[]).await,
+                    Markup::None,
+                )
+                .await;
                 Ok(())
             }
             "menu.urgent" => urgent(ctx, chat, tg_id, lang).await,
             _ => {
-                say(ctx, chat, txt(ctx, lang, "bot.about", &[]).await, main_menu(ctx, lang).await).await;
+                say(
+                    ctx,
+                    chat,
+                    txt(ctx, lang, "bot.about", &[]).await,
+                    main_menu(ctx, lang).await,
+                )
+                .await;
                 Ok(())
             }
         };
@@ -255,11 +417,19 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
 
     match state {
         State::Printer { mut draft } => {
-            let Some(t) = text else { return reprompt(ctx, chat, lang, "bot.ask_printer").await };
+            let Some(t) = text else {
+                return reprompt(ctx, chat, lang, "bot.ask_printer").await;
+            };
             let model = t.to_string();
             let known = svc(ctx, {
                 let model = model.clone();
-                move |s| Ok(s.read()?.stock_items()?.into_iter().filter(|i| i.fits(&model)).count())
+                move |s| {
+                    Ok(s.read()?
+                        .stock_items()?
+                        .into_iter()
+                        .filter(|i| i.fits(&model))
+                        .count())
+                }
             })
             .await?;
             if known == 0 {
@@ -270,14 +440,22 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
         }
         State::Quantity { mut draft } => {
             let max = validate::MAX_ORDER_QUANTITY.to_string();
-            match text.and_then(|t| t.parse::<i64>().ok()).map(validate::order_quantity) {
+            match text
+                .and_then(|t| t.parse::<i64>().ok())
+                .map(validate::order_quantity)
+            {
                 Some(Ok(q)) => {
                     draft.quantity = Some(q);
                     ask_description(ctx, &dialogue, chat, lang, draft).await
                 }
                 _ => {
-                    say(ctx, chat, txt(ctx, lang, "bot.bad_qty", &[("max", &max)]).await, back_cancel(ctx, lang).await)
-                        .await;
+                    say(
+                        ctx,
+                        chat,
+                        txt(ctx, lang, "bot.bad_qty", &[("max", &max)]).await,
+                        back_cancel(ctx, lang).await,
+                    )
+                    .await;
                     Ok(())
                 }
             }
@@ -295,11 +473,22 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
                     draft.attachments.push(a);
                     let n = draft.attachments.len().to_string();
                     dialogue.update(State::Attachments { draft }).await?;
-                    say(ctx, chat, txt(ctx, lang, "bot.attached", &[("n", &n)]).await, attachments_buttons(ctx, lang).await)
-                        .await;
+                    say(
+                        ctx,
+                        chat,
+                        txt(ctx, lang, "bot.attached", &[("n", &n)]).await,
+                        attachments_buttons(ctx, lang).await,
+                    )
+                    .await;
                 }
                 Some(Err(())) => {
-                    say(ctx, chat, txt(ctx, lang, "bot.unsupported_media", &[]).await, Markup::None).await;
+                    say(
+                        ctx,
+                        chat,
+                        txt(ctx, lang, "bot.unsupported_media", &[]).await,
+                        Markup::None,
+                    )
+                    .await;
                 }
                 _ => return reprompt(ctx, chat, lang, "bot.ask_attachments").await,
             }
@@ -320,10 +509,22 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
                 free_text(ctx, &dialogue, chat, tg_id, lang, t).await
             } else if attachment_of(msg).is_some() {
                 // A file outside a dialogue joins the open conversation, if any.
-                say(ctx, chat, txt(ctx, lang, "bot.menu", &[]).await, main_menu(ctx, lang).await).await;
+                say(
+                    ctx,
+                    chat,
+                    txt(ctx, lang, "bot.menu", &[]).await,
+                    main_menu(ctx, lang).await,
+                )
+                .await;
                 Ok(())
             } else {
-                say(ctx, chat, txt(ctx, lang, "bot.unsupported_media", &[]).await, Markup::None).await;
+                say(
+                    ctx,
+                    chat,
+                    txt(ctx, lang, "bot.unsupported_media", &[]).await,
+                    Markup::None,
+                )
+                .await;
                 Ok(())
             }
         }
@@ -350,13 +551,26 @@ async fn finish_registration(
     let username = user.username.clone();
     let telegram_lang = Language::from_telegram(user.language_code.as_deref());
     let r = svc(ctx, move |s| {
-        s.register_requester(tg_id, &name, Some(&phone), department.as_deref(), telegram_lang, username.as_deref())
+        s.register_requester(
+            tg_id,
+            &name,
+            Some(&phone),
+            department.as_deref(),
+            telegram_lang,
+            username.as_deref(),
+        )
     })
     .await;
     match r {
         Ok(r) => {
             dialogue.exit().await?;
-            say(ctx, chat, txt(ctx, lang, "bot.registered", &[("name", &r.name)]).await, main_menu(ctx, lang).await).await;
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.registered", &[("name", &r.name)]).await,
+                main_menu(ctx, lang).await,
+            )
+            .await;
         }
         Err(e) => say(ctx, chat, e.to_string(), Markup::None).await,
     }
@@ -365,20 +579,32 @@ async fn finish_registration(
 
 /// A file of a supported kind, `Err` for an unsupported one, `None` for no file.
 fn attachment_of(msg: &Message) -> Option<Result<Attachment, ()>> {
-    let MessageKind::Common(common) = &msg.kind else { return None };
+    let MessageKind::Common(common) = &msg.kind else {
+        return None;
+    };
     match &common.media_kind {
         MediaKind::Photo(p) => {
             let best = p.photo.iter().max_by_key(|s| s.width * s.height)?;
-            Some(Ok(Attachment { file_id: best.file.id.0.clone(), kind: "photo".into(), name: "photo.jpg".into() }))
+            Some(Ok(Attachment {
+                file_id: best.file.id.0.clone(),
+                kind: "photo".into(),
+                name: "photo.jpg".into(),
+            }))
         }
         MediaKind::Document(d) => Some(Ok(Attachment {
             file_id: d.document.file.id.0.clone(),
             kind: "document".into(),
-            name: d.document.file_name.clone().unwrap_or_else(|| "document".into()),
+            name: d
+                .document
+                .file_name
+                .clone()
+                .unwrap_or_else(|| "document".into()),
         })),
-        MediaKind::Voice(v) => {
-            Some(Ok(Attachment { file_id: v.voice.file.id.0.clone(), kind: "voice".into(), name: "voice.ogg".into() }))
-        }
+        MediaKind::Voice(v) => Some(Ok(Attachment {
+            file_id: v.voice.file.id.0.clone(),
+            kind: "voice".into(),
+            name: "voice.ogg".into(),
+        })),
         MediaKind::Text(_) | MediaKind::Contact(_) => None,
         _ => Some(Err(())),
     }
@@ -386,15 +612,31 @@ fn attachment_of(msg: &Message) -> Option<Result<Attachment, ()>> {
 
 async fn back_cancel(ctx: &Ctx, lang: Language) -> Markup {
     Markup::inline(vec![vec![
-        (txt(ctx, lang, "btn.back", &[]).await, cb(Callback::Dialog("back".into()))),
-        (txt(ctx, lang, "btn.cancel", &[]).await, cb(Callback::Dialog("cancel".into()))),
+        (
+            txt(ctx, lang, "btn.back", &[]).await,
+            cb(Callback::Dialog("back".into())),
+        ),
+        (
+            txt(ctx, lang, "btn.cancel", &[]).await,
+            cb(Callback::Dialog("cancel".into())),
+        ),
     ]])
 }
 
-async fn with_back_cancel(ctx: &Ctx, lang: Language, mut rows: Vec<Vec<(String, String)>>) -> Markup {
+async fn with_back_cancel(
+    ctx: &Ctx,
+    lang: Language,
+    mut rows: Vec<Vec<(String, String)>>,
+) -> Markup {
     rows.push(vec![
-        (txt(ctx, lang, "btn.back", &[]).await, cb(Callback::Dialog("back".into()))),
-        (txt(ctx, lang, "btn.cancel", &[]).await, cb(Callback::Dialog("cancel".into()))),
+        (
+            txt(ctx, lang, "btn.back", &[]).await,
+            cb(Callback::Dialog("back".into())),
+        ),
+        (
+            txt(ctx, lang, "btn.cancel", &[]).await,
+            cb(Callback::Dialog("cancel".into())),
+        ),
     ]);
     Markup::inline(rows)
 }
@@ -402,16 +644,31 @@ async fn with_back_cancel(ctx: &Ctx, lang: Language, mut rows: Vec<Vec<(String, 
 async fn start_new_ticket(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language) -> HandlerResult {
     dialogue.update(State::Category).await?;
     let mut rows = Vec::new();
-    let cats: Vec<Category> = Category::ALL.into_iter().filter(|c| *c != Category::Conversation).collect();
+    let cats: Vec<Category> = Category::ALL
+        .into_iter()
+        .filter(|c| *c != Category::Conversation)
+        .collect();
     for pair in cats.chunks(2) {
         let mut row = Vec::new();
         for c in pair {
-            row.push((txt(ctx, lang, cat_key(*c), &[]).await, cb(Callback::Dialog(format!("cat:{}", c.as_str())))));
+            row.push((
+                txt(ctx, lang, cat_key(*c), &[]).await,
+                cb(Callback::Dialog(format!("cat:{}", c.as_str()))),
+            ));
         }
         rows.push(row);
     }
-    rows.push(vec![(txt(ctx, lang, "btn.cancel", &[]).await, cb(Callback::Dialog("cancel".into())))]);
-    say(ctx, chat, txt(ctx, lang, "bot.choose_category", &[]).await, Markup::inline(rows)).await;
+    rows.push(vec![(
+        txt(ctx, lang, "btn.cancel", &[]).await,
+        cb(Callback::Dialog("cancel".into())),
+    )]);
+    say(
+        ctx,
+        chat,
+        txt(ctx, lang, "bot.choose_category", &[]).await,
+        Markup::inline(rows),
+    )
+    .await;
     Ok(())
 }
 
@@ -440,7 +697,11 @@ fn prio_key(p: Priority) -> &'static str {
 /// Printer models known from the stock (models the items fit).
 async fn printer_models(ctx: &Ctx) -> Vec<String> {
     let mut models: Vec<String> = svc(ctx, |s| {
-        Ok(s.read()?.stock_items()?.into_iter().flat_map(|i| i.printers).collect::<Vec<_>>())
+        Ok(s.read()?
+            .stock_items()?
+            .into_iter()
+            .flat_map(|i| i.printers)
+            .collect::<Vec<_>>())
     })
     .await
     .unwrap_or_default();
@@ -449,7 +710,12 @@ async fn printer_models(ctx: &Ctx) -> Vec<String> {
     models
 }
 
-async fn ask_printer(ctx: &Ctx, chat: i64, lang: Language, prefix: Option<&'static str>) -> HandlerResult {
+async fn ask_printer(
+    ctx: &Ctx,
+    chat: i64,
+    lang: Language,
+    prefix: Option<&'static str>,
+) -> HandlerResult {
     let models = printer_models(ctx).await;
     let rows = models
         .iter()
@@ -465,49 +731,124 @@ async fn ask_printer(ctx: &Ctx, chat: i64, lang: Language, prefix: Option<&'stat
     Ok(())
 }
 
-async fn ask_item(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language, draft: Draft) -> HandlerResult {
+async fn ask_item(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    chat: i64,
+    lang: Language,
+    draft: Draft,
+) -> HandlerResult {
     let model = draft.printer.clone().unwrap_or_default();
-    let items: Vec<StockItem> =
-        svc(ctx, move |s| Ok(s.read()?.stock_items()?.into_iter().filter(|i| i.fits(&model)).collect())).await?;
+    let items: Vec<StockItem> = svc(ctx, move |s| {
+        Ok(s.read()?
+            .stock_items()?
+            .into_iter()
+            .filter(|i| i.fits(&model))
+            .collect())
+    })
+    .await?;
     dialogue.update(State::Item { draft }).await?;
     let rows = items
         .iter()
         .take(MAX_BUTTONS)
         .enumerate()
-        .map(|(i, it)| vec![(format!("{} ({})", it.name, it.quantity), cb(Callback::Dialog(format!("itm:{i}"))))])
+        .map(|(i, it)| {
+            vec![(
+                format!("{} ({})", it.name, it.quantity),
+                cb(Callback::Dialog(format!("itm:{i}"))),
+            )]
+        })
         .collect();
-    say(ctx, chat, txt(ctx, lang, "bot.ask_item", &[]).await, with_back_cancel(ctx, lang, rows).await).await;
+    say(
+        ctx,
+        chat,
+        txt(ctx, lang, "bot.ask_item", &[]).await,
+        with_back_cancel(ctx, lang, rows).await,
+    )
+    .await;
     Ok(())
 }
 
-async fn ask_description(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language, draft: Draft) -> HandlerResult {
+async fn ask_description(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    chat: i64,
+    lang: Language,
+    draft: Draft,
+) -> HandlerResult {
     dialogue.update(State::Description { draft }).await?;
-    say(ctx, chat, txt(ctx, lang, "bot.ask_description", &[]).await, back_cancel(ctx, lang).await).await;
+    say(
+        ctx,
+        chat,
+        txt(ctx, lang, "bot.ask_description", &[]).await,
+        back_cancel(ctx, lang).await,
+    )
+    .await;
     Ok(())
 }
 
-async fn ask_priority(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language, draft: Draft) -> HandlerResult {
+async fn ask_priority(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    chat: i64,
+    lang: Language,
+    draft: Draft,
+) -> HandlerResult {
     dialogue.update(State::Priority { draft }).await?;
     let mut rows = Vec::new();
     for p in Priority::ALL {
-        rows.push(vec![(txt(ctx, lang, prio_key(p), &[]).await, cb(Callback::Dialog(format!("pri:{}", p.as_str()))))]);
+        rows.push(vec![(
+            txt(ctx, lang, prio_key(p), &[]).await,
+            cb(Callback::Dialog(format!("pri:{}", p.as_str()))),
+        )]);
     }
-    say(ctx, chat, txt(ctx, lang, "bot.ask_priority", &[]).await, with_back_cancel(ctx, lang, rows).await).await;
+    say(
+        ctx,
+        chat,
+        txt(ctx, lang, "bot.ask_priority", &[]).await,
+        with_back_cancel(ctx, lang, rows).await,
+    )
+    .await;
     Ok(())
 }
 
 async fn attachments_buttons(ctx: &Ctx, lang: Language) -> Markup {
-    with_back_cancel(ctx, lang, vec![vec![(txt(ctx, lang, "btn.done", &[]).await, cb(Callback::Dialog("done".into())))]])
-        .await
+    with_back_cancel(
+        ctx,
+        lang,
+        vec![vec![(
+            txt(ctx, lang, "btn.done", &[]).await,
+            cb(Callback::Dialog("done".into())),
+        )]],
+    )
+    .await
 }
 
-async fn ask_attachments(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language, draft: Draft) -> HandlerResult {
+async fn ask_attachments(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    chat: i64,
+    lang: Language,
+    draft: Draft,
+) -> HandlerResult {
     dialogue.update(State::Attachments { draft }).await?;
-    say(ctx, chat, txt(ctx, lang, "bot.ask_attachments", &[]).await, attachments_buttons(ctx, lang).await).await;
+    say(
+        ctx,
+        chat,
+        txt(ctx, lang, "bot.ask_attachments", &[]).await,
+        attachments_buttons(ctx, lang).await,
+    )
+    .await;
     Ok(())
 }
 
-async fn ask_confirm(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language, draft: Draft) -> HandlerResult {
+async fn ask_confirm(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    chat: i64,
+    lang: Language,
+    draft: Draft,
+) -> HandlerResult {
     let mut summary = format!("{}\n", txt(ctx, lang, cat_key(draft.category), &[]).await);
     if let (Some(p), Some(sku)) = (&draft.printer, &draft.sku) {
         summary.push_str(&format!("🖨 {p}: {sku} × {}\n", draft.quantity.unwrap_or(1)));
@@ -523,23 +864,45 @@ async fn ask_confirm(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language, draft
     let markup = with_back_cancel(
         ctx,
         lang,
-        vec![vec![(txt(ctx, lang, "btn.send", &[]).await, cb(Callback::Dialog("send".into())))]],
+        vec![vec![(
+            txt(ctx, lang, "btn.send", &[]).await,
+            cb(Callback::Dialog("send".into())),
+        )]],
     )
     .await;
-    say(ctx, chat, txt(ctx, lang, "bot.confirm", &[("summary", &summary)]).await, markup).await;
+    say(
+        ctx,
+        chat,
+        txt(ctx, lang, "bot.confirm", &[("summary", &summary)]).await,
+        markup,
+    )
+    .await;
     Ok(())
 }
 
 /// A button pressed inside the dialogue.
-async fn dialog_choice(ctx: &Ctx, q: &CallbackQuery, choice: &str, lang: Language) -> HandlerResult {
-    let Some(chat) = q.message.as_ref().map(|m| m.chat().id) else { return Ok(()) };
+async fn dialog_choice(
+    ctx: &Ctx,
+    q: &CallbackQuery,
+    choice: &str,
+    lang: Language,
+) -> HandlerResult {
+    let Some(chat) = q.message.as_ref().map(|m| m.chat().id) else {
+        return Ok(());
+    };
     let dialogue = Dlg::new(ctx.storage.clone(), chat);
     let chat = chat.0;
     let state = dialogue.get().await.ok().flatten().unwrap_or_default();
     let tg_id = q.from.id.0 as i64;
     if choice == "cancel" {
         dialogue.exit().await?;
-        say(ctx, chat, txt(ctx, lang, "bot.cancelled", &[]).await, main_menu(ctx, lang).await).await;
+        say(
+            ctx,
+            chat,
+            txt(ctx, lang, "bot.cancelled", &[]).await,
+            main_menu(ctx, lang).await,
+        )
+        .await;
         return Ok(());
     }
     if let Some(rest) = choice.strip_prefix("faq_none") {
@@ -553,13 +916,18 @@ async fn dialog_choice(ctx: &Ctx, q: &CallbackQuery, choice: &str, lang: Languag
     }
     match (state, choice) {
         (State::RegDepartment { name, phone }, c) if c.starts_with("dep:") => {
-            let Some(dep) = c[4..].parse::<usize>().ok().and_then(|i| ctx.cfg.departments.get(i).cloned()) else {
+            let Some(dep) = c[4..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| ctx.cfg.departments.get(i).cloned())
+            else {
                 return stale(ctx, q, lang).await;
             };
             finish_registration(ctx, &dialogue, &q.from, name, phone, Some(dep), lang).await
         }
         (State::Category, c) if c.starts_with("cat:") => {
-            let Some(category) = Category::parse(&c[4..]).filter(|c| *c != Category::Conversation) else {
+            let Some(category) = Category::parse(&c[4..]).filter(|c| *c != Category::Conversation)
+            else {
                 return stale(ctx, q, lang).await;
             };
             let draft = Draft::new(category);
@@ -572,7 +940,11 @@ async fn dialog_choice(ctx: &Ctx, q: &CallbackQuery, choice: &str, lang: Languag
         }
         (State::Printer { mut draft }, c) if c.starts_with("prn:") => {
             let models = printer_models(ctx).await;
-            let Some(model) = c[4..].parse::<usize>().ok().and_then(|i| models.get(i).cloned()) else {
+            let Some(model) = c[4..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| models.get(i).cloned())
+            else {
                 return stale(ctx, q, lang).await;
             };
             draft.printer = Some(model);
@@ -580,23 +952,43 @@ async fn dialog_choice(ctx: &Ctx, q: &CallbackQuery, choice: &str, lang: Languag
         }
         (State::Item { mut draft }, c) if c.starts_with("itm:") => {
             let model = draft.printer.clone().unwrap_or_default();
-            let items: Vec<StockItem> =
-                svc(ctx, move |s| Ok(s.read()?.stock_items()?.into_iter().filter(|i| i.fits(&model)).collect())).await?;
-            let Some(item) = c[4..].parse::<usize>().ok().and_then(|i| items.get(i).cloned()) else {
+            let items: Vec<StockItem> = svc(ctx, move |s| {
+                Ok(s.read()?
+                    .stock_items()?
+                    .into_iter()
+                    .filter(|i| i.fits(&model))
+                    .collect())
+            })
+            .await?;
+            let Some(item) = c[4..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).cloned())
+            else {
                 return stale(ctx, q, lang).await;
             };
             draft.sku = Some(item.sku);
             dialogue.update(State::Quantity { draft }).await?;
             let max = validate::MAX_ORDER_QUANTITY.to_string();
-            say(ctx, chat, txt(ctx, lang, "bot.ask_qty", &[("max", &max)]).await, back_cancel(ctx, lang).await).await;
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.ask_qty", &[("max", &max)]).await,
+                back_cancel(ctx, lang).await,
+            )
+            .await;
             Ok(())
         }
         (State::Priority { mut draft }, c) if c.starts_with("pri:") => {
-            let Some(p) = Priority::parse(&c[4..]) else { return stale(ctx, q, lang).await };
+            let Some(p) = Priority::parse(&c[4..]) else {
+                return stale(ctx, q, lang).await;
+            };
             draft.priority = Some(p);
             ask_attachments(ctx, &dialogue, chat, lang, draft).await
         }
-        (State::Attachments { draft }, "done") => ask_confirm(ctx, &dialogue, chat, lang, draft).await,
+        (State::Attachments { draft }, "done") => {
+            ask_confirm(ctx, &dialogue, chat, lang, draft).await
+        }
         (State::Confirm { draft }, "send") => {
             let key = format!("tg:confirm:{}", q.id.0);
             submit(ctx, &dialogue, chat, tg_id, lang, draft, key).await
@@ -619,7 +1011,13 @@ async fn back(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language, state: State
             if draft.category == Category::CartridgeOrder {
                 dialogue.update(State::Quantity { draft }).await?;
                 let max = validate::MAX_ORDER_QUANTITY.to_string();
-                say(ctx, chat, txt(ctx, lang, "bot.ask_qty", &[("max", &max)]).await, back_cancel(ctx, lang).await).await;
+                say(
+                    ctx,
+                    chat,
+                    txt(ctx, lang, "bot.ask_qty", &[("max", &max)]).await,
+                    back_cancel(ctx, lang).await,
+                )
+                .await;
                 Ok(())
             } else {
                 start_new_ticket(ctx, dialogue, chat, lang).await
@@ -630,16 +1028,34 @@ async fn back(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language, state: State
         State::Confirm { draft } => ask_attachments(ctx, dialogue, chat, lang, draft).await,
         _ => {
             dialogue.exit().await?;
-            say(ctx, chat, txt(ctx, lang, "bot.menu", &[]).await, main_menu(ctx, lang).await).await;
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.menu", &[]).await,
+                main_menu(ctx, lang).await,
+            )
+            .await;
             Ok(())
         }
     }
 }
 
-async fn submit(ctx: &Ctx, dialogue: &Dlg, chat: i64, tg_id: i64, lang: Language, draft: Draft, key: String) -> HandlerResult {
+async fn submit(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    chat: i64,
+    tg_id: i64,
+    lang: Language,
+    draft: Draft,
+    key: String,
+) -> HandlerResult {
     let subject: String = {
         let first = draft.description.lines().next().unwrap_or("").trim();
-        let base = if first.is_empty() { txt(ctx, lang, cat_key(draft.category), &[]).await } else { first.to_string() };
+        let base = if first.is_empty() {
+            txt(ctx, lang, cat_key(draft.category), &[]).await
+        } else {
+            first.to_string()
+        };
         base.chars().take(80).collect()
     };
     let order = match (&draft.sku, draft.quantity) {
@@ -656,13 +1072,27 @@ async fn submit(ctx: &Ctx, dialogue: &Dlg, chat: i64, tg_id: i64, lang: Language
         order,
         source: Source::Telegram,
         idempotency_key: Some(key),
-        attachments: draft.attachments.iter().map(|a| (a.file_id.clone(), a.kind.clone(), a.name.clone())).collect(),
+        attachments: draft
+            .attachments
+            .iter()
+            .map(|a| (a.file_id.clone(), a.kind.clone(), a.name.clone()))
+            .collect(),
     };
-    match svc(ctx, move |s| s.create_ticket(&Actor::Requester { tg_id }, new)).await {
+    match svc(ctx, move |s| {
+        s.create_ticket(&Actor::Requester { tg_id }, new)
+    })
+    .await
+    {
         Ok(_) => {
             // The service queued "ticket #N created"; show the menu again.
             dialogue.exit().await?;
-            say(ctx, chat, txt(ctx, lang, "bot.menu", &[]).await, main_menu(ctx, lang).await).await;
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.menu", &[]).await,
+                main_menu(ctx, lang).await,
+            )
+            .await;
         }
         Err(e) => {
             say(ctx, chat, e.to_string(), back_cancel(ctx, lang).await).await;
@@ -673,17 +1103,38 @@ async fn submit(ctx: &Ctx, dialogue: &Dlg, chat: i64, tg_id: i64, lang: Language
 }
 
 /// Free text outside a dialogue: joins an open conversation, else goes to the FAQ.
-async fn free_text(ctx: &Ctx, dialogue: &Dlg, chat: i64, tg_id: i64, lang: Language, text: &str) -> HandlerResult {
+async fn free_text(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    chat: i64,
+    tg_id: i64,
+    lang: Language,
+    text: &str,
+) -> HandlerResult {
     let open = svc(ctx, move |s| {
-        let f = TicketFilter { requester: Some(tg_id), category: Some(Category::Conversation), ..Default::default() };
-        Ok(s.read()?.tickets(&f, 0, 20)?.tickets.into_iter().find(|t| t.status.is_open()))
+        let f = TicketFilter {
+            requester: Some(tg_id),
+            category: Some(Category::Conversation),
+            ..Default::default()
+        };
+        Ok(s.read()?
+            .tickets(&f, 0, 20)?
+            .tickets
+            .into_iter()
+            .find(|t| t.status.is_open()))
     })
     .await?;
     if let Some(t) = open {
         let body = text.to_string();
         let id = t.id;
         svc(ctx, move |s| s.requester_message(tg_id, id, &body)).await?;
-        say(ctx, chat, txt(ctx, lang, "bot.added_to", &[("n", &t.number())]).await, Markup::None).await;
+        say(
+            ctx,
+            chat,
+            txt(ctx, lang, "bot.added_to", &[("n", &t.number())]).await,
+            Markup::None,
+        )
+        .await;
         return Ok(());
     }
     let q = text.to_string();
@@ -691,22 +1142,58 @@ async fn free_text(ctx: &Ctx, dialogue: &Dlg, chat: i64, tg_id: i64, lang: Langu
     match answer {
         Answer::Confident(_) if !entries.is_empty() => {
             let e = entries[0].clone();
-            dialogue.update(State::FaqAnswered { question: text.to_string() }).await?;
+            dialogue
+                .update(State::FaqAnswered {
+                    question: text.to_string(),
+                })
+                .await?;
             let id = e.id;
             let _ = svc(ctx, move |s| s.faq_feedback(id, None)).await;
             let markup = Markup::inline(vec![vec![
-                (txt(ctx, lang, "btn.yes", &[]).await, cb(Callback::FaqHelpful(e.id))),
-                (txt(ctx, lang, "btn.no", &[]).await, cb(Callback::FaqNotHelpful(e.id))),
+                (
+                    txt(ctx, lang, "btn.yes", &[]).await,
+                    cb(Callback::FaqHelpful(e.id)),
+                ),
+                (
+                    txt(ctx, lang, "btn.no", &[]).await,
+                    cb(Callback::FaqNotHelpful(e.id)),
+                ),
             ]]);
-            say(ctx, chat, format!("{}\n\n{}", e.answer, txt(ctx, lang, "bot.faq_helped", &[]).await), markup).await;
+            say(
+                ctx,
+                chat,
+                format!(
+                    "{}\n\n{}",
+                    e.answer,
+                    txt(ctx, lang, "bot.faq_helped", &[]).await
+                ),
+                markup,
+            )
+            .await;
             Ok(())
         }
         Answer::Suggestions(_) if !entries.is_empty() => {
-            dialogue.update(State::FaqAnswered { question: text.to_string() }).await?;
-            let mut rows: Vec<Vec<(String, String)>> =
-                entries.iter().take(3).map(|e| vec![(e.question.clone(), cb(Callback::FaqPick(e.id)))]).collect();
-            rows.push(vec![(txt(ctx, lang, "bot.faq_none_fit", &[]).await, cb(Callback::Dialog("faq_none".into())))]);
-            say(ctx, chat, txt(ctx, lang, "bot.faq_suggest", &[]).await, Markup::inline(rows)).await;
+            dialogue
+                .update(State::FaqAnswered {
+                    question: text.to_string(),
+                })
+                .await?;
+            let mut rows: Vec<Vec<(String, String)>> = entries
+                .iter()
+                .take(3)
+                .map(|e| vec![(e.question.clone(), cb(Callback::FaqPick(e.id)))])
+                .collect();
+            rows.push(vec![(
+                txt(ctx, lang, "bot.faq_none_fit", &[]).await,
+                cb(Callback::Dialog("faq_none".into())),
+            )]);
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.faq_suggest", &[]).await,
+                Markup::inline(rows),
+            )
+            .await;
             Ok(())
         }
         _ => {
@@ -717,7 +1204,13 @@ async fn free_text(ctx: &Ctx, dialogue: &Dlg, chat: i64, tg_id: i64, lang: Langu
 }
 
 /// Files the question as a conversation ticket for a person to answer.
-async fn hand_over(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language, question: &str) -> HandlerResult {
+async fn hand_over(
+    ctx: &Ctx,
+    chat: i64,
+    tg_id: i64,
+    lang: Language,
+    question: &str,
+) -> HandlerResult {
     let new = NewTicket {
         requester: Some(tg_id),
         requester_name: None,
@@ -730,8 +1223,20 @@ async fn hand_over(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language, question: &
         idempotency_key: None,
         attachments: vec![],
     };
-    match svc(ctx, move |s| s.create_ticket(&Actor::Requester { tg_id }, new)).await {
-        Ok(t) => say(ctx, chat, txt(ctx, lang, "bot.handover", &[("n", &t.number())]).await, Markup::None).await,
+    match svc(ctx, move |s| {
+        s.create_ticket(&Actor::Requester { tg_id }, new)
+    })
+    .await
+    {
+        Ok(t) => {
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.handover", &[("n", &t.number())]).await,
+                Markup::None,
+            )
+            .await
+        }
         Err(e) => say(ctx, chat, e.to_string(), Markup::None).await,
     }
     Ok(())
@@ -740,10 +1245,24 @@ async fn hand_over(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language, question: &
 async fn urgent(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language) -> HandlerResult {
     let cooldown = ctx.cfg.urgent_cooldown;
     match svc(ctx, move |s| s.urgent_call(tg_id, cooldown)).await? {
-        Ok(()) => say(ctx, chat, txt(ctx, lang, "bot.urgent_sent", &[]).await, Markup::None).await,
+        Ok(()) => {
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.urgent_sent", &[]).await,
+                Markup::None,
+            )
+            .await
+        }
         Err(left) => {
             let m = ((left + 59) / 60).max(1).to_string();
-            say(ctx, chat, txt(ctx, lang, "bot.urgent_cooldown", &[("m", &m)]).await, Markup::None).await
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.urgent_cooldown", &[("m", &m)]).await,
+                Markup::None,
+            )
+            .await
         }
     }
     Ok(())
@@ -764,12 +1283,21 @@ async fn status_word(ctx: &Ctx, lang: Language, s: TicketStatus) -> String {
 
 async fn my_tickets(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language) -> HandlerResult {
     let tickets = svc(ctx, move |s| {
-        let f = TicketFilter { requester: Some(tg_id), ..Default::default() };
+        let f = TicketFilter {
+            requester: Some(tg_id),
+            ..Default::default()
+        };
         Ok(s.read()?.tickets(&f, 0, 10)?.tickets)
     })
     .await?;
     if tickets.is_empty() {
-        say(ctx, chat, txt(ctx, lang, "bot.my_none", &[]).await, main_menu(ctx, lang).await).await;
+        say(
+            ctx,
+            chat,
+            txt(ctx, lang, "bot.my_none", &[]).await,
+            main_menu(ctx, lang).await,
+        )
+        .await;
         return Ok(());
     }
     let mut text = txt(ctx, lang, "bot.my_title", &[]).await;
@@ -777,14 +1305,26 @@ async fn my_tickets(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language) -> Handler
     for t in &tickets {
         let st = status_word(ctx, lang, t.status).await;
         text.push_str(&format!("\n{} — {} — {}", t.number(), st, t.subject));
-        rows.push(vec![(format!("{} {}", t.number(), t.subject.chars().take(30).collect::<String>()), cb(Callback::MyTicket(t.id)))]);
+        rows.push(vec![(
+            format!(
+                "{} {}",
+                t.number(),
+                t.subject.chars().take(30).collect::<String>()
+            ),
+            cb(Callback::MyTicket(t.id)),
+        )]);
     }
     say(ctx, chat, text, Markup::inline(rows)).await;
     Ok(())
 }
 
 async fn status(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language, arg: &str) -> HandlerResult {
-    let Some(id) = arg.trim_start_matches('#').parse::<u64>().ok().filter(|n| *n > 0) else {
+    let Some(id) = arg
+        .trim_start_matches('#')
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+    else {
         return reprompt(ctx, chat, lang, "bot.status_usage").await;
     };
     detail(ctx, chat, tg_id, lang, id).await
@@ -794,17 +1334,28 @@ async fn detail(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language, id: u64) -> Ha
     let actor = Actor::Requester { tg_id };
     let found = svc(ctx, move |s| {
         let t = s.ticket_for(&actor, id)?;
-        let last = s.read()?.ticket_events(id)?.into_iter().rev().find_map(|e| match e.kind {
-            EventKind::PublicReply { text } => Some(text),
-            _ => None,
-        });
+        let last = s
+            .read()?
+            .ticket_events(id)?
+            .into_iter()
+            .rev()
+            .find_map(|e| match e.kind {
+                EventKind::PublicReply { text } => Some(text),
+                _ => None,
+            });
         Ok((t, last))
     })
     .await;
     let (t, last) = match found {
         Ok(x) => x,
         Err(_) => {
-            say(ctx, chat, txt(ctx, lang, "bot.not_found", &[("n", &format!("#{id}"))]).await, Markup::None).await;
+            say(
+                ctx,
+                chat,
+                txt(ctx, lang, "bot.not_found", &[("n", &format!("#{id}"))]).await,
+                Markup::None,
+            )
+            .await;
             return Ok(());
         }
     };
@@ -815,7 +1366,11 @@ async fn detail(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language, id: u64) -> Ha
         None => String::new(),
     };
     let created = chrono::DateTime::from_timestamp(t.created_at, 0)
-        .map(|d| d.with_timezone(&chrono_tz::Tz::UTC).format("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|d| {
+            d.with_timezone(&chrono_tz::Tz::UTC)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        })
         .unwrap_or_default();
     let text = txt(
         ctx,
@@ -839,18 +1394,38 @@ async fn detail(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language, id: u64) -> Ha
 async fn queue(ctx: &Ctx, chat: i64, lang: Language, thread: Option<i64>) -> HandlerResult {
     let mut open = svc(ctx, |s| {
         let f = TicketFilter {
-            statuses: vec![TicketStatus::New, TicketStatus::Reopened, TicketStatus::InProgress, TicketStatus::WaitingRequester],
+            statuses: vec![
+                TicketStatus::New,
+                TicketStatus::Reopened,
+                TicketStatus::InProgress,
+                TicketStatus::WaitingRequester,
+            ],
             ..Default::default()
         };
         Ok(s.read()?.tickets(&f, 0, 200)?.tickets)
     })
     .await?;
     if open.is_empty() {
-        say_in(ctx, chat, txt(ctx, lang, "bot.queue_empty", &[]).await, Markup::None, thread, None).await;
+        say_in(
+            ctx,
+            chat,
+            txt(ctx, lang, "bot.queue_empty", &[]).await,
+            Markup::None,
+            thread,
+            None,
+        )
+        .await;
         return Ok(());
     }
     open.sort_by(|a, b| {
-        b.priority.cmp(&a.priority).then(a.resolve_due.unwrap_or(i64::MAX).cmp(&b.resolve_due.unwrap_or(i64::MAX))).then(a.id.cmp(&b.id))
+        b.priority
+            .cmp(&a.priority)
+            .then(
+                a.resolve_due
+                    .unwrap_or(i64::MAX)
+                    .cmp(&b.resolve_due.unwrap_or(i64::MAX)),
+            )
+            .then(a.id.cmp(&b.id))
     });
     let mut text = txt(ctx, lang, "bot.queue_title", &[]).await;
     for t in open.iter().take(40) {
@@ -877,8 +1452,15 @@ async fn stale(ctx: &Ctx, q: &CallbackQuery, lang: Language) -> HandlerResult {
 /// Every button press.
 pub async fn on_callback(q: CallbackQuery, ctx: Ctx) -> HandlerResult {
     let tg_id = q.from.id.0 as i64;
-    let requester = svc(&ctx, move |s| Ok(s.read()?.requester(tg_id)?)).await.ok().flatten();
-    let lang = lang_of_user(Some(&q.from), requester.as_ref(), ctx.svc.config().default_language);
+    let requester = svc(&ctx, move |s| Ok(s.read()?.requester(tg_id)?))
+        .await
+        .ok()
+        .flatten();
+    let lang = lang_of_user(
+        Some(&q.from),
+        requester.as_ref(),
+        ctx.svc.config().default_language,
+    );
     let Some(action) = q.data.as_deref().and_then(Callback::decode) else {
         return stale(&ctx, &q, lang).await;
     };
@@ -902,12 +1484,24 @@ pub async fn on_callback(q: CallbackQuery, ctx: Ctx) -> HandlerResult {
             ctx.bot.answer_callback_query(q.id.clone()).await?;
             return my_tickets(&ctx, tg_id, tg_id, lang).await;
         }
-        Callback::Confirm(id) => svc(&ctx, move |s| s.change_status(&me, id, TicketAction::Close).map(|_| None)).await,
-        Callback::ReopenOwn(id) => svc(&ctx, move |s| s.change_status(&me, id, TicketAction::Reopen).map(|_| None)).await,
-        Callback::Rate(id, stars) => match svc(&ctx, move |s| s.rate(&me, id, i64::from(stars))).await {
-            Ok(_) => Ok(Some(txt(&ctx, lang, "bot.rated", &[]).await)),
-            Err(e) => Err(e),
-        },
+        Callback::Confirm(id) => {
+            svc(&ctx, move |s| {
+                s.change_status(&me, id, TicketAction::Close).map(|_| None)
+            })
+            .await
+        }
+        Callback::ReopenOwn(id) => {
+            svc(&ctx, move |s| {
+                s.change_status(&me, id, TicketAction::Reopen).map(|_| None)
+            })
+            .await
+        }
+        Callback::Rate(id, stars) => {
+            match svc(&ctx, move |s| s.rate(&me, id, i64::from(stars))).await {
+                Ok(_) => Ok(Some(txt(&ctx, lang, "bot.rated", &[]).await)),
+                Err(e) => Err(e),
+            }
+        }
         Callback::FaqHelpful(id) | Callback::FaqNotHelpful(id) => {
             let helpful = matches!(action, Callback::FaqHelpful(_));
             let _ = svc(&ctx, move |s| s.faq_feedback(id, Some(helpful))).await;
@@ -919,11 +1513,23 @@ pub async fn on_callback(q: CallbackQuery, ctx: Ctx) -> HandlerResult {
             };
             dialogue.exit().await?;
             if helpful {
-                say(&ctx, tg_id, txt(&ctx, lang, "bot.faq_thanks", &[]).await, main_menu(&ctx, lang).await).await;
+                say(
+                    &ctx,
+                    tg_id,
+                    txt(&ctx, lang, "bot.faq_thanks", &[]).await,
+                    main_menu(&ctx, lang).await,
+                )
+                .await;
             } else if let Some(question) = question {
                 hand_over(&ctx, tg_id, tg_id, lang, &question).await?;
             } else {
-                say(&ctx, tg_id, txt(&ctx, lang, "bot.ask_question", &[]).await, Markup::None).await;
+                say(
+                    &ctx,
+                    tg_id,
+                    txt(&ctx, lang, "bot.ask_question", &[]).await,
+                    Markup::None,
+                )
+                .await;
             }
             return Ok(());
         }
@@ -934,20 +1540,45 @@ pub async fn on_callback(q: CallbackQuery, ctx: Ctx) -> HandlerResult {
                 Some(e) => {
                     let _ = svc(&ctx, move |s| s.faq_feedback(id, None)).await;
                     let markup = Markup::inline(vec![vec![
-                        (txt(&ctx, lang, "btn.yes", &[]).await, cb(Callback::FaqHelpful(e.id))),
-                        (txt(&ctx, lang, "btn.no", &[]).await, cb(Callback::FaqNotHelpful(e.id))),
+                        (
+                            txt(&ctx, lang, "btn.yes", &[]).await,
+                            cb(Callback::FaqHelpful(e.id)),
+                        ),
+                        (
+                            txt(&ctx, lang, "btn.no", &[]).await,
+                            cb(Callback::FaqNotHelpful(e.id)),
+                        ),
                     ]]);
-                    say(&ctx, tg_id, format!("{}\n\n{}", e.answer, txt(&ctx, lang, "bot.faq_helped", &[]).await), markup).await;
+                    say(
+                        &ctx,
+                        tg_id,
+                        format!(
+                            "{}\n\n{}",
+                            e.answer,
+                            txt(&ctx, lang, "bot.faq_helped", &[]).await
+                        ),
+                        markup,
+                    )
+                    .await;
                 }
                 None => return stale(&ctx, &q, lang).await,
             }
             return Ok(());
         }
         // Staff actions: the presser's role is checked by the service.
-        Callback::Take(id) | Callback::Resolve(id) | Callback::Reopen(id) | Callback::AssignTo(id, _) | Callback::AssignMenu(id) | Callback::Reject(id) => {
+        Callback::Take(id)
+        | Callback::Resolve(id)
+        | Callback::Reopen(id)
+        | Callback::AssignTo(id, _)
+        | Callback::AssignMenu(id)
+        | Callback::Reject(id) => {
             let Some(actor) = staff() else {
                 let t = txt(&ctx, lang, "bot.forbidden", &[]).await;
-                ctx.bot.answer_callback_query(q.id.clone()).text(t).show_alert(true).await?;
+                ctx.bot
+                    .answer_callback_query(q.id.clone())
+                    .text(t)
+                    .show_alert(true)
+                    .await?;
                 return Ok(());
             };
             staff_action(&ctx, &q, actor, action.clone(), id, lang).await
@@ -967,7 +1598,11 @@ pub async fn on_callback(q: CallbackQuery, ctx: Ctx) -> HandlerResult {
                 "not_found" => txt(&ctx, lang, "bot.stale", &[]).await,
                 _ => e.to_string(),
             };
-            ctx.bot.answer_callback_query(q.id.clone()).text(t.chars().take(190).collect::<String>()).show_alert(true).await?;
+            ctx.bot
+                .answer_callback_query(q.id.clone())
+                .text(t.chars().take(190).collect::<String>())
+                .show_alert(true)
+                .await?;
         }
     }
     Ok(())
@@ -982,16 +1617,35 @@ async fn staff_action(
     id: u64,
     lang: Language,
 ) -> Result<Option<String>, ServiceError> {
-    let chat = q.message.as_ref().map(|m| m.chat().id.0).unwrap_or(q.from.id.0 as i64);
+    let chat = q
+        .message
+        .as_ref()
+        .map(|m| m.chat().id.0)
+        .unwrap_or(q.from.id.0 as i64);
     let msg_id = q.message.as_ref().map(|m| i64::from(m.id().0));
-    let thread = q.message.as_ref().and_then(|m| m.regular_message()).and_then(|m| m.thread_id).map(|t| i64::from(t.0.0));
+    let thread = q
+        .message
+        .as_ref()
+        .and_then(|m| m.regular_message())
+        .and_then(|m| m.thread_id)
+        .map(|t| i64::from(t.0.0));
     match action {
-        Callback::Take(_) => svc(ctx, move |s| s.change_status(&actor, id, TicketAction::Take)).await.map(|_| None),
+        Callback::Take(_) => svc(ctx, move |s| {
+            s.change_status(&actor, id, TicketAction::Take)
+        })
+        .await
+        .map(|_| None),
         Callback::Resolve(_) => {
             svc(ctx, move |s| {
-                let t = s.read()?.ticket(id)?.ok_or_else(|| ServiceError::NotFound(format!("ticket #{id}")))?;
+                let t = s
+                    .read()?
+                    .ticket(id)?
+                    .ok_or_else(|| ServiceError::NotFound(format!("ticket #{id}")))?;
                 // A card's "resolve" on a ticket nobody took yet takes it first.
-                if matches!(t.status, TicketStatus::New | TicketStatus::Reopened | TicketStatus::WaitingRequester) {
+                if matches!(
+                    t.status,
+                    TicketStatus::New | TicketStatus::Reopened | TicketStatus::WaitingRequester
+                ) {
                     s.change_status(&actor, id, TicketAction::Take)?;
                 }
                 s.change_status(&actor, id, TicketAction::Resolve)
@@ -999,25 +1653,40 @@ async fn staff_action(
             .await
             .map(|_| None)
         }
-        Callback::Reopen(_) => svc(ctx, move |s| s.change_status(&actor, id, TicketAction::Reopen)).await.map(|_| None),
-        Callback::AssignTo(_, login) => svc(ctx, move |s| s.assign(&actor, id, &login)).await.map(|_| None),
+        Callback::Reopen(_) => svc(ctx, move |s| {
+            s.change_status(&actor, id, TicketAction::Reopen)
+        })
+        .await
+        .map(|_| None),
+        Callback::AssignTo(_, login) => svc(ctx, move |s| s.assign(&actor, id, &login))
+            .await
+            .map(|_| None),
         Callback::AssignMenu(_) => {
             if !role::allowed(actor.role(), Action::AssignTicket, None) {
                 return Err(ServiceError::Forbidden("assign".into()));
             }
             let staff = svc(ctx, move |s| {
-                let t = s.read()?.ticket(id)?.ok_or_else(|| ServiceError::NotFound(format!("ticket #{id}")))?;
+                let t = s
+                    .read()?
+                    .ticket(id)?
+                    .ok_or_else(|| ServiceError::NotFound(format!("ticket #{id}")))?;
                 Ok(s.read()?
                     .staff_all()?
                     .into_iter()
-                    .filter(|st| !st.disabled && role::allowed(st.role, Action::TakeTicket, Some(t.category)))
+                    .filter(|st| {
+                        !st.disabled && role::allowed(st.role, Action::TakeTicket, Some(t.category))
+                    })
                     .collect::<Vec<_>>())
             })
             .await?;
             let rows = staff
                 .iter()
                 .take(MAX_BUTTONS)
-                .filter_map(|st| Callback::AssignTo(id, st.login.clone()).encode().map(|d| vec![(st.display_name.clone(), d)]))
+                .filter_map(|st| {
+                    Callback::AssignTo(id, st.login.clone())
+                        .encode()
+                        .map(|d| vec![(st.display_name.clone(), d)])
+                })
                 .collect();
             let text = txt(ctx, lang, "bot.assign_prompt", &[("n", &format!("#{id}"))]).await;
             say_in(ctx, chat, text, Markup::inline(rows), thread, msg_id).await;
@@ -1025,7 +1694,9 @@ async fn staff_action(
         }
         Callback::Reject(_) => {
             let category = svc(ctx, move |s| Ok(s.read()?.ticket(id)?.map(|t| t.category))).await?;
-            let Some(category) = category else { return Err(ServiceError::NotFound(format!("ticket #{id}"))) };
+            let Some(category) = category else {
+                return Err(ServiceError::NotFound(format!("ticket #{id}")));
+            };
             if !role::allowed(actor.role(), Action::RejectTicket, Some(category)) {
                 return Err(ServiceError::Forbidden("reject".into()));
             }
@@ -1042,7 +1713,9 @@ async fn staff_action(
 fn reject_prompt_ticket(svc: &Service, text: &str) -> Option<u64> {
     let tx = svc.read().ok()?;
     for word in text.split(|c: char| !(c.is_ascii_digit() || c == '#')) {
-        let Some(n) = word.strip_prefix('#').and_then(|n| n.parse::<u64>().ok()) else { continue };
+        let Some(n) = word.strip_prefix('#').and_then(|n| n.parse::<u64>().ok()) else {
+            continue;
+        };
         for lang in Language::ALL {
             let prompt = svc.text(&tx, lang, "bot.reject_prompt").ok()?;
             if render(&prompt, &[("n", &format!("#{n}"))]) == text {
@@ -1056,7 +1729,9 @@ fn reject_prompt_ticket(svc: &Service, text: &str) -> Option<u64> {
 /// Messages in the staff group: replies to cards become public replies, replies to a
 /// rejection prompt give the reason, messages in a ticket's forum topic go to the requester.
 async fn staff_group_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
-    let Some(user) = msg.from.as_ref() else { return Ok(()) };
+    let Some(user) = msg.from.as_ref() else {
+        return Ok(());
+    };
     if user.is_bot {
         return Ok(());
     }
@@ -1064,7 +1739,9 @@ async fn staff_group_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
     let chat = msg.chat.id.0;
     let lang = ctx.svc.config().default_language;
     let thread = msg.thread_id.map(|t| i64::from(t.0.0));
-    let Some(text) = msg.text().map(str::trim).filter(|t| !t.is_empty()) else { return Ok(()) };
+    let Some(text) = msg.text().map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(());
+    };
     if text.starts_with("/queue") {
         if super::staff_actor(&ctx.svc, tg_id).is_some() {
             return queue(ctx, chat, lang, thread).await;
@@ -1079,9 +1756,15 @@ async fn staff_group_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
     let target: Option<(u64, bool)> = {
         let s = ctx.svc.clone();
         let replied_id = replied.map(|r| i64::from(r.id.0));
-        let replied_text = replied.filter(|r| r.from.as_ref().is_some_and(|f| f.is_bot)).and_then(|r| r.text()).map(str::to_string);
+        let replied_text = replied
+            .filter(|r| r.from.as_ref().is_some_and(|f| f.is_bot))
+            .and_then(|r| r.text())
+            .map(str::to_string);
         tokio::task::spawn_blocking(move || -> Option<(u64, bool)> {
-            if let Some(t) = replied_text.as_deref().and_then(|t| reject_prompt_ticket(&s, t)) {
+            if let Some(t) = replied_text
+                .as_deref()
+                .and_then(|t| reject_prompt_ticket(&s, t))
+            {
                 return Some((t, true));
             }
             let tx = s.read().ok()?;
@@ -1097,26 +1780,69 @@ async fn staff_group_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
         .ok()
         .flatten()
     };
-    let Some((ticket_id, is_reason)) = target else { return Ok(()) };
+    let Some((ticket_id, is_reason)) = target else {
+        return Ok(());
+    };
     let Some(actor) = super::staff_actor(&ctx.svc, tg_id) else {
-        say_in(ctx, chat, txt(ctx, lang, "bot.forbidden", &[]).await, Markup::None, thread, Some(i64::from(msg.id.0))).await;
+        say_in(
+            ctx,
+            chat,
+            txt(ctx, lang, "bot.forbidden", &[]).await,
+            Markup::None,
+            thread,
+            Some(i64::from(msg.id.0)),
+        )
+        .await;
         return Ok(());
     };
     let body = text.to_string();
     let result = if is_reason {
-        svc(ctx, move |s| s.change_status(&actor, ticket_id, TicketAction::Reject { reason: body }).map(|_| None)).await
+        svc(ctx, move |s| {
+            s.change_status(&actor, ticket_id, TicketAction::Reject { reason: body })
+                .map(|_| None)
+        })
+        .await
     } else {
-        svc(ctx, move |s| s.reply(&actor, ticket_id, &body).map(|_| Some(()))).await
+        svc(ctx, move |s| {
+            s.reply(&actor, ticket_id, &body).map(|_| Some(()))
+        })
+        .await
     };
     match result {
         Ok(Some(())) => {
-            let t = txt(ctx, lang, "bot.reply_sent", &[("n", &format!("#{ticket_id}"))]).await;
-            say_in(ctx, chat, t, Markup::None, thread, Some(i64::from(msg.id.0))).await;
+            let t = txt(
+                ctx,
+                lang,
+                "bot.reply_sent",
+                &[("n", &format!("#{ticket_id}"))],
+            )
+            .await;
+            say_in(
+                ctx,
+                chat,
+                t,
+                Markup::None,
+                thread,
+                Some(i64::from(msg.id.0)),
+            )
+            .await;
         }
         Ok(None) => {}
         Err(e) => {
-            let t = if e.kind() == "forbidden" { txt(ctx, lang, "bot.forbidden", &[]).await } else { e.to_string() };
-            say_in(ctx, chat, t, Markup::None, thread, Some(i64::from(msg.id.0))).await;
+            let t = if e.kind() == "forbidden" {
+                txt(ctx, lang, "bot.forbidden", &[]).await
+            } else {
+                e.to_string()
+            };
+            say_in(
+                ctx,
+                chat,
+                t,
+                Markup::None,
+                thread,
+                Some(i64::from(msg.id.0)),
+            )
+            .await;
         }
     }
     Ok(())

@@ -51,7 +51,12 @@ pub struct Started {
 
 /// Builds the teloxide `Bot` for `config` (pointed at `telegram.api_url`).
 pub fn make_bot(config: &Config) -> Bot {
-    let url = config.telegram.api_url.as_str().trim_end_matches('/').to_string();
+    let url = config
+        .telegram
+        .api_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
     let bot = Bot::new(config.telegram.token.expose());
     match reqwest_url(&url) {
         Some(u) => bot.set_api_url(u),
@@ -78,7 +83,9 @@ pub async fn start(
         match bot.get_me().await {
             Ok(me) => break me,
             Err(RequestError::Api(ApiError::InvalidToken)) => {
-                tracing::error!("Telegram refused the bot token (telegram.token): check it with @BotFather; the bot stays off");
+                tracing::error!(
+                    "Telegram refused the bot token (telegram.token): check it with @BotFather; the bot stays off"
+                );
                 health.set_bot(BotState::Error);
                 return None;
             }
@@ -100,7 +107,10 @@ pub async fn start(
     if staff_chat_id != 0 {
         match bot.get_chat(ChatId(staff_chat_id)).await {
             Ok(chat) => {
-                forum = serde_json::to_value(&chat).ok().and_then(|v| v.get("is_forum")?.as_bool()).unwrap_or(false)
+                forum = serde_json::to_value(&chat)
+                    .ok()
+                    .and_then(|v| v.get("is_forum")?.as_bool())
+                    .unwrap_or(false)
             }
             Err(e) => tracing::error!(
                 "telegram.staff_chat_id {staff_chat_id}: the staff group cannot be reached ({e}); cards will be retried"
@@ -147,7 +157,11 @@ pub async fn start(
         .default_handler(|_| async {})
         .build();
     let token = dispatcher.shutdown_token();
-    let listener = Polling::builder(bot.clone()).timeout(Duration::from_secs(10)).delete_webhook().await.build();
+    let listener = Polling::builder(bot.clone())
+        .timeout(Duration::from_secs(10))
+        .delete_webhook()
+        .await
+        .build();
     health.set_bot(BotState::Polling);
     let h = health.clone();
     let task = tokio::spawn(async move {
@@ -158,17 +172,26 @@ pub async fn start(
             }
         });
         dispatcher
-            .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("Telegram update handling failed"))
+            .dispatch_with_listener(
+                listener,
+                LoggingErrorHandler::with_custom_text("Telegram update handling failed"),
+            )
             .await;
         stopper.abort();
         h.set_bot(BotState::Disabled);
     });
-    Some(Started { out: TelegramOut::new(bot, staff_chat_id, forum), task })
+    Some(Started {
+        out: TelegramOut::new(bot, staff_chat_id, forum),
+        task,
+    })
 }
 
 /// The actor of a Telegram user who is staff, if they are.
 pub fn staff_actor(svc: &Service, tg_id: i64) -> Option<Actor> {
     use crate::store::Reads;
     let staff = svc.read().ok()?.staff_by_telegram(tg_id).ok()??;
-    (!staff.disabled).then_some(Actor::Staff { login: staff.login, role: staff.role })
+    (!staff.disabled).then_some(Actor::Staff {
+        login: staff.login,
+        role: staff.role,
+    })
 }

@@ -46,19 +46,40 @@ pub enum State {
     #[default]
     Idle,
     RegName,
-    RegPhone { name: String },
-    RegDepartment { name: String, phone: String },
+    RegPhone {
+        name: String,
+    },
+    RegDepartment {
+        name: String,
+        phone: String,
+    },
     /// New ticket, step 1.
     Category,
-    Printer { draft: Draft },
-    Item { draft: Draft },
-    Quantity { draft: Draft },
-    Description { draft: Draft },
-    Priority { draft: Draft },
-    Attachments { draft: Draft },
-    Confirm { draft: Draft },
+    Printer {
+        draft: Draft,
+    },
+    Item {
+        draft: Draft,
+    },
+    Quantity {
+        draft: Draft,
+    },
+    Description {
+        draft: Draft,
+    },
+    Priority {
+        draft: Draft,
+    },
+    Attachments {
+        draft: Draft,
+    },
+    Confirm {
+        draft: Draft,
+    },
     /// "Ask a question" was pressed: the next text goes to the FAQ.
     Question,
     /// The FAQ answered `question`; "did it help?" is open.
-    FaqAnswered { question: String },
+    FaqAnswered {
+        question: String,
+    },
 }

@@ -38,31 +38,44 @@ pub enum StorageError {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
 ) -> Result<T, StorageError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| StorageError::Join(e.to_string()))?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Join(e.to_string()))?
 }
 
 impl Storage<State> for RedbStorage {
     type Error = StorageError;
 
-    fn remove_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<(), Self::Error>> {
+    fn remove_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<(), Self::Error>> {
         Box::pin(blocking(move || {
             self.svc.remove_dialog(chat_id.0)?;
             Ok(())
         }))
     }
 
-    fn update_dialogue(self: Arc<Self>, chat_id: ChatId, dialogue: State) -> BoxFuture<'static, Result<(), Self::Error>> {
+    fn update_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+        dialogue: State,
+    ) -> BoxFuture<'static, Result<(), Self::Error>> {
         Box::pin(blocking(move || {
             if dialogue == State::Idle {
                 self.svc.remove_dialog(chat_id.0)?;
             } else {
-                self.svc.save_dialog(chat_id.0, serde_json::to_string(&dialogue)?)?;
+                self.svc
+                    .save_dialog(chat_id.0, serde_json::to_string(&dialogue)?)?;
             }
             Ok(())
         }))
     }
 
-    fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<Option<State>, Self::Error>> {
+    fn get_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<Option<State>, Self::Error>> {
         Box::pin(blocking(move || {
             let row = self.svc.read()?.dialog(chat_id.0)?;
             match row {
@@ -71,7 +84,10 @@ impl Storage<State> for RedbStorage {
                     Ok(s) => Ok(Some(s)),
                     Err(e) => {
                         // A dialogue saved by another version: start over rather than fail.
-                        tracing::warn!(chat = chat_id.0, "dropping an unreadable saved dialogue: {e}");
+                        tracing::warn!(
+                            chat = chat_id.0,
+                            "dropping an unreadable saved dialogue: {e}"
+                        );
                         Ok(None)
                     }
                 },

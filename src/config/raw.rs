@@ -408,7 +408,10 @@ impl RawConfig {
             return Err(o.err("bot.departments", "each name must be at most 60 characters"));
         }
         if self.bot.urgent_cooldown_minutes > 24 * 60 {
-            return Err(o.err("bot.urgent_cooldown_minutes", "must be at most 1440 (a day)"));
+            return Err(o.err(
+                "bot.urgent_cooldown_minutes",
+                "must be at most 1440 (a day)",
+            ));
         }
         if self.log.keep_days == 0 {
             return Err(o.err("log.keep_days", "must be at least 1"));

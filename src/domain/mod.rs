@@ -17,8 +17,8 @@ pub mod validate;
 pub use faq::FaqEntry;
 pub use people::{Language, Requester, Staff};
 pub use record::{
-    AuditEntry, Button, CardRef, DialogRow, Direction, IdempotencyRow, Markup, MessageLog, OutboxMessage,
-    OutboxRow, Session, Setting,
+    AuditEntry, Button, CardRef, DialogRow, Direction, IdempotencyRow, Markup, MessageLog,
+    OutboxMessage, OutboxRow, Session, Setting,
 };
 pub use role::{Action, Actor, Role};
 pub use stock::{MoveReason, StockItem, StockKind, StockMove};

@@ -70,7 +70,15 @@ impl Markup {
     pub fn inline(rows: Vec<Vec<(String, String)>>) -> Markup {
         Markup::Inline(
             rows.into_iter()
-                .map(|r| r.into_iter().map(|(label, data)| Button { label, data, url: None }).collect())
+                .map(|r| {
+                    r.into_iter()
+                        .map(|(label, data)| Button {
+                            label,
+                            data,
+                            url: None,
+                        })
+                        .collect()
+                })
                 .collect(),
         )
     }

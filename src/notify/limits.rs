@@ -56,7 +56,8 @@ impl Limiter {
         if chat_id > 0 {
             self.private_last.insert(chat_id, now);
             if self.private_last.len() > 50_000 {
-                self.private_last.retain(|_, t| now < *t + PRIVATE_SPACING_MS);
+                self.private_last
+                    .retain(|_, t| now < *t + PRIVATE_SPACING_MS);
             }
         } else {
             self.groups.entry(chat_id).or_default().push_back(now);
@@ -112,9 +113,16 @@ mod tests {
         }
         for (i, &t) in sent.iter().enumerate() {
             let in_window = sent[i..].iter().take_while(|&&u| u < t + 1_000).count();
-            assert!(in_window <= GLOBAL_PER_SECOND, "{in_window} in the second after {t}");
+            assert!(
+                in_window <= GLOBAL_PER_SECOND,
+                "{in_window} in the second after {t}"
+            );
         }
-        assert!(sent.len() >= GLOBAL_PER_SECOND * 9, "and it does not starve: {}", sent.len());
+        assert!(
+            sent.len() >= GLOBAL_PER_SECOND * 9,
+            "and it does not starve: {}",
+            sent.len()
+        );
     }
 
     #[test]

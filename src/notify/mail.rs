@@ -19,29 +19,59 @@ pub struct Mailer {
 impl Mailer {
     /// Builds the transport from the config (no connection is made yet).
     pub fn new(cfg: &SmtpConfig) -> Result<Mailer, String> {
-        let from = cfg.from.parse().map_err(|e| format!("smtp.from '{}': {e}", cfg.from))?;
+        let from = cfg
+            .from
+            .parse()
+            .map_err(|e| format!("smtp.from '{}': {e}", cfg.from))?;
         let mut b = match cfg.security {
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host).map_err(|e| e.to_string())?,
-            SmtpSecurity::Starttls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host).map_err(|e| e.to_string())?
+            SmtpSecurity::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host).map_err(|e| e.to_string())?
             }
-            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
+            SmtpSecurity::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)
+                    .map_err(|e| e.to_string())?
+            }
+            SmtpSecurity::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
+            }
         }
         .port(cfg.port)
         .timeout(Some(std::time::Duration::from_secs(20)));
         if !cfg.username.is_empty() {
-            b = b.credentials(Credentials::new(cfg.username.clone(), cfg.password.expose().to_string()));
+            b = b.credentials(Credentials::new(
+                cfg.username.clone(),
+                cfg.password.expose().to_string(),
+            ));
         }
-        Ok(Mailer { transport: b.build(), from })
+        Ok(Mailer {
+            transport: b.build(),
+            from,
+        })
     }
 
     /// Sends a plain message (used by `mail-test` and reports).
-    pub async fn send(&self, to: &str, subject: &str, text: &str, html: Option<&str>) -> Result<String, (bool, String)> {
-        let to = to.parse().map_err(|e| (true, format!("bad recipient '{to}': {e}")))?;
-        let builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        html: Option<&str>,
+    ) -> Result<String, (bool, String)> {
+        let to = to
+            .parse()
+            .map_err(|e| (true, format!("bad recipient '{to}': {e}")))?;
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject);
         let msg = match html {
-            Some(h) => builder.multipart(MultiPart::alternative_plain_html(text.to_string(), h.to_string())),
-            None => builder.header(ContentType::TEXT_PLAIN).body(text.to_string()),
+            Some(h) => builder.multipart(MultiPart::alternative_plain_html(
+                text.to_string(),
+                h.to_string(),
+            )),
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(text.to_string()),
         }
         .map_err(|e| (true, e.to_string()))?;
         match self.transport.send(msg).await {
@@ -54,13 +84,27 @@ impl Mailer {
 
     /// Delivers an e-mail outbox row.
     pub async fn deliver(&self, row: &OutboxRow) -> Outcome {
-        let OutboxMessage::Email { to, subject, text, html } = &row.message else {
-            return Outcome::Permanent { error: "not an e-mail".into() };
+        let OutboxMessage::Email {
+            to,
+            subject,
+            text,
+            html,
+        } = &row.message
+        else {
+            return Outcome::Permanent {
+                error: "not an e-mail".into(),
+            };
         };
         match self.send(to, subject, text, html.as_deref()).await {
-            Ok(_) => Outcome::Delivered { chat_id: 0, text: format!("e-mail to {to}: {subject}") },
+            Ok(_) => Outcome::Delivered {
+                chat_id: 0,
+                text: format!("e-mail to {to}: {subject}"),
+            },
             Err((true, error)) => Outcome::Permanent { error },
-            Err((false, error)) => Outcome::Retry { error, retry_at: None },
+            Err((false, error)) => Outcome::Retry {
+                error,
+                retry_at: None,
+            },
         }
     }
 }

@@ -28,7 +28,10 @@ pub enum Outcome {
     /// Delivered; `chat_id` and `text` go to the message log.
     Delivered { chat_id: i64, text: String },
     /// Try again later: at `retry_at` (unix seconds) when the far side said so.
-    Retry { error: String, retry_at: Option<i64> },
+    Retry {
+        error: String,
+        retry_at: Option<i64>,
+    },
     /// Telegram asked to slow down: pause every call for `seconds`.
     RateLimited { seconds: u64 },
     /// The recipient blocked the bot or was deleted: mark them inactive, give up the row.
@@ -48,8 +51,20 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(svc: Service, telegram: Option<TelegramOut>, mail: Option<Mailer>, wake: Arc<Notify>) -> Sender {
-        Sender { svc, telegram, mail, wake, limiter: limits::Limiter::default(), epoch: Instant::now() }
+    pub fn new(
+        svc: Service,
+        telegram: Option<TelegramOut>,
+        mail: Option<Mailer>,
+        wake: Arc<Notify>,
+    ) -> Sender {
+        Sender {
+            svc,
+            telegram,
+            mail,
+            wake,
+            limiter: limits::Limiter::default(),
+            epoch: Instant::now(),
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -60,7 +75,9 @@ impl Sender {
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
             let next = self.pass().await;
-            let wait = next.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(1));
+            let wait = next
+                .unwrap_or(Duration::from_secs(1))
+                .min(Duration::from_secs(1));
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -106,7 +123,9 @@ impl Sender {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
                 continue;
             }
-            let Some(tg) = self.telegram.as_ref() else { continue };
+            let Some(tg) = self.telegram.as_ref() else {
+                continue;
+            };
             self.limiter.record(chat, now);
             let outcome = tg.deliver(&self.svc, &row).await;
             if matches!(outcome, Outcome::RateLimited { .. }) {
@@ -134,7 +153,9 @@ impl Sender {
     }
 
     async fn deliver_mail(&mut self, row: OutboxRow) {
-        let Some(mail) = self.mail.as_ref() else { return };
+        let Some(mail) = self.mail.as_ref() else {
+            return;
+        };
         let outcome = mail.deliver(&row).await;
         self.settle(&row, outcome).await;
     }
@@ -146,19 +167,30 @@ impl Sender {
         let mut paused = false;
         let res = match outcome {
             Outcome::Delivered { chat_id, text } => {
-                tokio::task::spawn_blocking(move || svc.outbox_delivered_logged(id, chat_id, &text).map(|_| ())).await
+                tokio::task::spawn_blocking(move || {
+                    svc.outbox_delivered_logged(id, chat_id, &text).map(|_| ())
+                })
+                .await
             }
             Outcome::Retry { error, retry_at } => {
                 tracing::warn!(row = id, "delivery failed, will retry: {error}");
-                tokio::task::spawn_blocking(move || svc.outbox_attempt_failed(id, &error, retry_at, false)).await
+                tokio::task::spawn_blocking(move || {
+                    svc.outbox_attempt_failed(id, &error, retry_at, false)
+                })
+                .await
             }
             Outcome::RateLimited { seconds } => {
-                tracing::warn!(row = id, "Telegram asked to wait {seconds} s (429); pausing all calls");
+                tracing::warn!(
+                    row = id,
+                    "Telegram asked to wait {seconds} s (429); pausing all calls"
+                );
                 self.limiter.pause_until(self.now_ms() + seconds * 1000);
                 paused = true;
                 let at = svc.now() + seconds as i64;
-                tokio::task::spawn_blocking(move || svc.outbox_attempt_failed(id, "429 Too Many Requests", Some(at), false))
-                    .await
+                tokio::task::spawn_blocking(move || {
+                    svc.outbox_attempt_failed(id, "429 Too Many Requests", Some(at), false)
+                })
+                .await
             }
             Outcome::Blocked { chat_id, error } => {
                 tracing::info!(chat_id, "user blocked the bot; marked inactive");
@@ -172,7 +204,10 @@ impl Sender {
             }
             Outcome::Permanent { error } => {
                 tracing::error!(row = id, "delivery failed for good: {error}");
-                tokio::task::spawn_blocking(move || svc.outbox_attempt_failed(id, &error, None, true)).await
+                tokio::task::spawn_blocking(move || {
+                    svc.outbox_attempt_failed(id, &error, None, true)
+                })
+                .await
             }
         };
         match res {

@@ -30,7 +30,13 @@ impl Service {
     }
 
     /// Appends to the message log.
-    pub fn log_message(&self, direction: Direction, chat_id: i64, user_id: Option<i64>, text: &str) -> Result<u64> {
+    pub fn log_message(
+        &self,
+        direction: Direction,
+        chat_id: i64,
+        user_id: Option<i64>,
+        text: &str,
+    ) -> Result<u64> {
         let now = self.now();
         let mut tx = self.write()?;
         let id = tx.add_message_log(MessageLog {
@@ -81,7 +87,13 @@ impl Service {
         let mut tx = self.write()?;
         let id = tx.add_outbox(
             now,
-            OutboxMessage::Telegram { chat_id, text, markup, thread_id, reply_to },
+            OutboxMessage::Telegram {
+                chat_id,
+                text,
+                markup,
+                thread_id,
+                reply_to,
+            },
             None,
         )?;
         self.commit(tx)?;
@@ -106,7 +118,11 @@ impl Service {
         {
             return Ok(Err(cooldown - (now - last)));
         }
-        tx.put_setting(&Setting { key, value: now.to_string(), updated_at: now })?;
+        tx.put_setting(&Setting {
+            key,
+            value: now.to_string(),
+            updated_at: now,
+        })?;
         let mut chats: Vec<(i64, Language)> = tx
             .staff_all()?
             .into_iter()
@@ -129,11 +145,23 @@ impl Service {
             )?;
             tx.add_outbox(
                 now,
-                OutboxMessage::Telegram { chat_id, text, markup: Markup::None, thread_id: None, reply_to: None },
+                OutboxMessage::Telegram {
+                    chat_id,
+                    text,
+                    markup: Markup::None,
+                    thread_id: None,
+                    reply_to: None,
+                },
                 None,
             )?;
         }
-        tx.add_audit(now, &Actor::Requester { tg_id }, "urgent.call", format!("user:{tg_id}"), String::new())?;
+        tx.add_audit(
+            now,
+            &Actor::Requester { tg_id },
+            "urgent.call",
+            format!("user:{tg_id}"),
+            String::new(),
+        )?;
         self.commit(tx)?;
         Ok(Ok(()))
     }

@@ -64,7 +64,7 @@ impl Service {
             entry.question.clone(),
         )?;
         self.commit(tx)?;
-        self.index_faq(&[entry.clone()]);
+        self.index_faq(std::slice::from_ref(&entry));
         Ok(entry)
     }
 
@@ -188,7 +188,9 @@ impl Service {
     }
 
     fn index_faq(&self, entries: &[FaqEntry]) {
-        let Some(index) = self.inner.faq_index.get() else { return };
+        let Some(index) = self.inner.faq_index.get() else {
+            return;
+        };
         for e in entries {
             if let Err(err) = index.upsert(e) {
                 tracing::error!(faq = e.id, "cannot update the FAQ index: {err}");
@@ -222,7 +224,9 @@ impl Service {
     /// Counts an answer given (`helpful: None`) or the requester's verdict on it.
     pub fn faq_feedback(&self, id: u64, helpful: Option<bool>) -> Result<()> {
         let mut tx = self.write()?;
-        let Some(mut e) = tx.faq_entry(id)? else { return Ok(()) };
+        let Some(mut e) = tx.faq_entry(id)? else {
+            return Ok(());
+        };
         match helpful {
             None => e.hits += 1,
             Some(true) => e.helpful += 1,

@@ -233,7 +233,13 @@ impl Service {
             let mut s = s;
             s.role = Role::Superadmin;
             tx.put_staff(&s)?;
-            tx.add_audit(now, &Actor::System, "staff.role", format!("staff:{}", s.login), "superadmin (config)".into())?;
+            tx.add_audit(
+                now,
+                &Actor::System,
+                "staff.role",
+                format!("staff:{}", s.login),
+                "superadmin (config)".into(),
+            )?;
             self.commit(tx)?;
             return Ok(s);
         }

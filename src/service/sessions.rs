@@ -22,8 +22,17 @@ impl Service {
         };
         let mut tx = self.write()?;
         tx.put_session(&session)?;
-        let actor = Actor::Staff { login: staff.login.clone(), role: staff.role };
-        tx.add_audit(now, &actor, "session.login", format!("staff:{}", staff.login), String::new())?;
+        let actor = Actor::Staff {
+            login: staff.login.clone(),
+            role: staff.role,
+        };
+        tx.add_audit(
+            now,
+            &actor,
+            "session.login",
+            format!("staff:{}", staff.login),
+            String::new(),
+        )?;
         self.commit(tx)?;
         Ok((token, session))
     }
@@ -35,7 +44,9 @@ impl Service {
             return Ok(None);
         }
         let tx = self.read()?;
-        let Some(s) = tx.session(&token_hash(token))? else { return Ok(None) };
+        let Some(s) = tx.session(&token_hash(token))? else {
+            return Ok(None);
+        };
         if s.expires_at <= self.now() {
             drop(tx);
             let mut w = self.write()?;
@@ -54,9 +65,17 @@ impl Service {
         let now = self.now();
         let hash = token_hash(token);
         let mut tx = self.write()?;
-        let Some(s) = tx.session(&hash)? else { return Ok(false) };
+        let Some(s) = tx.session(&hash)? else {
+            return Ok(false);
+        };
         tx.delete_session(&hash)?;
-        tx.add_audit(now, &Actor::System, "session.logout", format!("staff:{}", s.login), String::new())?;
+        tx.add_audit(
+            now,
+            &Actor::System,
+            "session.logout",
+            format!("staff:{}", s.login),
+            String::new(),
+        )?;
         self.commit(tx)?;
         Ok(true)
     }

@@ -791,12 +791,18 @@ fn requester_registration_and_blocking() {
 fn an_idempotency_key_files_a_ticket_once() {
     let t = setup();
     let req = Actor::Requester { tg_id: REQ };
-    let nt = NewTicket { idempotency_key: Some("tg:update:42".into()), ..new_ticket(Category::Printer) };
+    let nt = NewTicket {
+        idempotency_key: Some("tg:update:42".into()),
+        ..new_ticket(Category::Printer)
+    };
     let a = t.svc.create_ticket(&req, nt.clone()).unwrap();
     let before = counts(&t.svc);
     let b = t.svc.create_ticket(&req, nt).unwrap();
     assert_eq!(a, b);
     assert_eq!(counts(&t.svc), before, "the repeat wrote nothing");
-    let c = t.svc.create_ticket(&req, new_ticket(Category::Printer)).unwrap();
+    let c = t
+        .svc
+        .create_ticket(&req, new_ticket(Category::Printer))
+        .unwrap();
     assert_eq!(c.id, a.id + 1);
 }

@@ -119,7 +119,11 @@ impl Service {
         };
         tx.put_ticket(&ticket)?;
         if let Some(key) = new.idempotency_key {
-            tx.put_idempotency(&IdempotencyRow { key, ticket_id: id, at: now })?;
+            tx.put_idempotency(&IdempotencyRow {
+                key,
+                ticket_id: id,
+                at: now,
+            })?;
         }
         tx.add_event(id, now, actor.clone(), EventKind::Created)?;
         for (file_id, kind, name) in new.attachments.iter().take(20) {
@@ -127,7 +131,11 @@ impl Service {
                 id,
                 now,
                 actor.clone(),
-                EventKind::Attachment { file_id: file_id.clone(), kind: kind.clone(), name: name.clone() },
+                EventKind::Attachment {
+                    file_id: file_id.clone(),
+                    kind: kind.clone(),
+                    name: name.clone(),
+                },
             )?;
         }
         tx.add_audit(
@@ -484,11 +492,19 @@ impl Service {
         };
         let markup = match t.status {
             TicketStatus::Resolved => Markup::inline(vec![vec![
-                (self.text(tx, r.language, "btn.confirm")?, cb(Callback::Confirm(t.id))),
-                (self.text(tx, r.language, "btn.reopen")?, cb(Callback::ReopenOwn(t.id))),
+                (
+                    self.text(tx, r.language, "btn.confirm")?,
+                    cb(Callback::Confirm(t.id)),
+                ),
+                (
+                    self.text(tx, r.language, "btn.reopen")?,
+                    cb(Callback::ReopenOwn(t.id)),
+                ),
             ]]),
             TicketStatus::Closed if t.rating.is_none() => Markup::inline(vec![
-                (1..=5u8).map(|s| ("⭐".repeat(s as usize), cb(Callback::Rate(t.id, s)))).collect(),
+                (1..=5u8)
+                    .map(|s| ("⭐".repeat(s as usize), cb(Callback::Rate(t.id, s))))
+                    .collect(),
             ]),
             _ => Markup::None,
         };

@@ -528,12 +528,18 @@ pub trait Reads: TableSource {
 
     /// The ticket whose card is message `message_id` in chat `chat_id`.
     fn ticket_by_card_message(&self, chat_id: i64, message_id: i64) -> Result<Option<u64>> {
-        Ok(self.table(IDX_CARD_MESSAGE)?.get((chat_id, message_id))?.map(|v| v.value()))
+        Ok(self
+            .table(IDX_CARD_MESSAGE)?
+            .get((chat_id, message_id))?
+            .map(|v| v.value()))
     }
 
     /// The ticket whose forum topic is `thread_id` in chat `chat_id`.
     fn ticket_by_thread(&self, chat_id: i64, thread_id: i64) -> Result<Option<u64>> {
-        Ok(self.table(IDX_CARD_THREAD)?.get((chat_id, thread_id))?.map(|v| v.value()))
+        Ok(self
+            .table(IDX_CARD_THREAD)?
+            .get((chat_id, thread_id))?
+            .map(|v| v.value()))
     }
 
     fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRow>> {
@@ -820,17 +826,25 @@ impl WriteTx {
     /// Records where a ticket's card is, keeping the reverse indexes in step.
     pub fn put_ticket_card(&mut self, c: &CardRef) -> Result<()> {
         if let Some(old) = self.ticket_card(c.ticket_id)? {
-            self.txn.open_table(IDX_CARD_MESSAGE)?.remove((old.chat_id, old.message_id))?;
+            self.txn
+                .open_table(IDX_CARD_MESSAGE)?
+                .remove((old.chat_id, old.message_id))?;
             if let Some(t) = old.thread_id {
-                self.txn.open_table(IDX_CARD_THREAD)?.remove((old.chat_id, t))?;
+                self.txn
+                    .open_table(IDX_CARD_THREAD)?
+                    .remove((old.chat_id, t))?;
             }
         }
-        self.txn.open_table(TICKET_CARDS)?.insert(c.ticket_id, codec::encode(c).as_slice())?;
+        self.txn
+            .open_table(TICKET_CARDS)?
+            .insert(c.ticket_id, codec::encode(c).as_slice())?;
         index_card(&self.txn, c)
     }
 
     pub fn put_idempotency(&mut self, r: &IdempotencyRow) -> Result<()> {
-        self.txn.open_table(IDEMPOTENCY)?.insert(r.key.as_str(), codec::encode(r).as_slice())?;
+        self.txn
+            .open_table(IDEMPOTENCY)?
+            .insert(r.key.as_str(), codec::encode(r).as_slice())?;
         Ok(())
     }
 }
@@ -850,9 +864,11 @@ fn index_ticket(txn: &redb::WriteTransaction, t: &Ticket) -> Result<()> {
 }
 
 fn index_card(txn: &redb::WriteTransaction, c: &CardRef) -> Result<()> {
-    txn.open_table(IDX_CARD_MESSAGE)?.insert((c.chat_id, c.message_id), c.ticket_id)?;
+    txn.open_table(IDX_CARD_MESSAGE)?
+        .insert((c.chat_id, c.message_id), c.ticket_id)?;
     if let Some(t) = c.thread_id {
-        txn.open_table(IDX_CARD_THREAD)?.insert((c.chat_id, t), c.ticket_id)?;
+        txn.open_table(IDX_CARD_THREAD)?
+            .insert((c.chat_id, t), c.ticket_id)?;
     }
     Ok(())
 }
@@ -964,8 +980,12 @@ impl ReadTx {
             "outbox" => export_recs::<OutboxRow, _>(&self.table(OUTBOX)?, "outbox", out),
             "audit" => export_recs::<AuditEntry, _>(&self.table(AUDIT)?, "audit", out),
             "dialogs" => export_recs::<DialogRow, _>(&self.table(DIALOGS)?, "dialogs", out),
-            "ticket_cards" => export_recs::<CardRef, _>(&self.table(TICKET_CARDS)?, "ticket_cards", out),
-            "idempotency" => export_recs::<IdempotencyRow, _>(&self.table(IDEMPOTENCY)?, "idempotency", out),
+            "ticket_cards" => {
+                export_recs::<CardRef, _>(&self.table(TICKET_CARDS)?, "ticket_cards", out)
+            }
+            "idempotency" => {
+                export_recs::<IdempotencyRow, _>(&self.table(IDEMPOTENCY)?, "idempotency", out)
+            }
             other => Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
     }

@@ -76,7 +76,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(service: Service, health: Arc<Health>) -> AppState {
-        AppState { service, health, started_at: std::time::Instant::now(), throttle: Arc::default() }
+        AppState {
+            service,
+            health,
+            started_at: std::time::Instant::now(),
+            throttle: Arc::default(),
+        }
     }
 }
 
@@ -107,24 +112,35 @@ struct HealthBody {
 }
 
 /// All routes of the server.
-pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+pub fn routes(
+    state: AppState,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
     let with_state = warp::any().map(move || state.clone());
-    let form = warp::body::content_length_limit(MAX_FORM).and(warp::body::form::<HashMap<String, String>>());
+    let form = warp::body::content_length_limit(MAX_FORM)
+        .and(warp::body::form::<HashMap<String, String>>());
     let session = with_state
         .clone()
         .and(warp::cookie::optional::<String>(panel::SESSION_COOKIE))
         .and_then(panel::authenticate);
     let csrf_cookie = warp::cookie::optional::<String>(panel::CSRF_COOKIE);
 
-    let healthz = warp::path!("healthz").and(warp::get()).and(with_state.clone()).then(healthz);
-    let metrics = warp::path!("metrics").and(warp::get()).and(with_state.clone()).then(metrics);
-    let style = warp::path!("static" / "style.css").and(warp::get()).map(|| {
-        warp::reply::with_header(
-            warp::reply::with_header(STYLE_CSS, "content-type", "text/css; charset=utf-8"),
-            "cache-control",
-            "public, max-age=3600",
-        )
-    });
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .and(with_state.clone())
+        .then(healthz);
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(with_state.clone())
+        .then(metrics);
+    let style = warp::path!("static" / "style.css")
+        .and(warp::get())
+        .map(|| {
+            warp::reply::with_header(
+                warp::reply::with_header(STYLE_CSS, "content-type", "text/css; charset=utf-8"),
+                "cache-control",
+                "public, max-age=3600",
+            )
+        });
     let login_page = warp::path!("login")
         .and(warp::get())
         .and(with_state.clone())
@@ -136,13 +152,13 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         .and(with_state.clone())
         .and(warp::addr::remote())
         .and(csrf_cookie)
-        .and(form.clone())
+        .and(form)
         .then(panel::login_submit);
     let logout = warp::path!("logout")
         .and(warp::post())
         .and(with_state.clone())
         .and(session.clone())
-        .and(form.clone())
+        .and(form)
         .then(panel::logout);
     let setup_page = warp::path!("setup" / String)
         .and(warp::get())
@@ -153,9 +169,13 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl warp::Reply,), Err
         .and(warp::post())
         .and(with_state.clone())
         .and(csrf_cookie)
-        .and(form.clone())
+        .and(form)
         .then(|token, state, csrf, form| panel::setup_submit(state, token, csrf, form));
-    let dashboard = warp::path::end().and(warp::get()).and(with_state.clone()).and(session.clone()).then(panel::dashboard);
+    let dashboard = warp::path::end()
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(session.clone())
+        .then(panel::dashboard);
 
     healthz
         .or(metrics)
@@ -177,7 +197,10 @@ fn security_headers() -> warp::http::HeaderMap {
         "nosniff".parse().expect("static header"),
     );
     h.insert("x-frame-options", "DENY".parse().expect("static header"));
-    h.insert("referrer-policy", "same-origin".parse().expect("static header"));
+    h.insert(
+        "referrer-policy",
+        "same-origin".parse().expect("static header"),
+    );
     h.insert(
         "content-security-policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -292,7 +315,10 @@ async fn metrics(state: AppState) -> warp::reply::Response {
 async fn handle_rejection(r: warp::Rejection) -> Result<warp::reply::Response, Infallible> {
     if r.find::<panel::NoSession>().is_some() {
         let mut resp = warp::reply::with_status("", StatusCode::SEE_OTHER).into_response();
-        resp.headers_mut().insert(warp::http::header::LOCATION, "/login".parse().expect("static header"));
+        resp.headers_mut().insert(
+            warp::http::header::LOCATION,
+            "/login".parse().expect("static header"),
+        );
         return Ok(resp);
     }
     let (code, msg) = if r.is_not_found() {

@@ -35,7 +35,8 @@ pub struct Throttle {
 impl Throttle {
     fn blocked(&self, key: &str) -> bool {
         let map = self.failures.lock().expect("throttle lock");
-        map.get(key).is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < THROTTLE_WINDOW)
+        map.get(key)
+            .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < THROTTLE_WINDOW)
     }
 
     fn fail(&self, key: &str) {
@@ -75,26 +76,42 @@ pub struct NoSession;
 impl warp::reject::Reject for NoSession {}
 
 /// Looks up the session cookie; rejects with [`NoSession`] when there is none or it is invalid.
-pub async fn authenticate(state: AppState, cookie: Option<String>) -> Result<StaffSession, warp::Rejection> {
-    let Some(token) = cookie else { return Err(warp::reject::custom(NoSession)) };
+pub async fn authenticate(
+    state: AppState,
+    cookie: Option<String>,
+) -> Result<StaffSession, warp::Rejection> {
+    let Some(token) = cookie else {
+        return Err(warp::reject::custom(NoSession));
+    };
     let svc = state.service.clone();
     let tk = token.clone();
     match blocking(move || svc.session(&tk)).await {
-        Ok(Some((staff, s))) => Ok(StaffSession { staff, csrf: s.csrf, token }),
+        Ok(Some((staff, s))) => Ok(StaffSession {
+            staff,
+            csrf: s.csrf,
+            token,
+        }),
         _ => Err(warp::reject::custom(NoSession)),
     }
 }
 
 fn html(markup: maud::Markup, code: StatusCode) -> Response {
-    let mut r = warp::reply::with_status(warp::reply::html(markup.into_string()), code).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
+    let mut r =
+        warp::reply::with_status(warp::reply::html(markup.into_string()), code).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        "no-store".parse().expect("static header"),
+    );
     r
 }
 
 fn redirect(to: &str) -> Response {
     let mut r = Response::new(Default::default());
     *r.status_mut() = StatusCode::SEE_OTHER;
-    r.headers_mut().insert(header::LOCATION, to.parse().expect("redirect target is a path"));
+    r.headers_mut().insert(
+        header::LOCATION,
+        to.parse().expect("redirect target is a path"),
+    );
     r
 }
 
@@ -117,7 +134,8 @@ fn form_csrf_ok(cookie: Option<&str>, form: &HashMap<String, String>) -> bool {
 
 /// Checks a signed-in form's CSRF token against the session's.
 pub fn session_csrf_ok(s: &StaffSession, form: &HashMap<String, String>) -> bool {
-    form.get("csrf").is_some_and(|f| constant_time_eq(f.as_bytes(), s.csrf.as_bytes()))
+    form.get("csrf")
+        .is_some_and(|f| constant_time_eq(f.as_bytes(), s.csrf.as_bytes()))
 }
 
 fn default_lang(state: &AppState) -> Language {
@@ -126,10 +144,16 @@ fn default_lang(state: &AppState) -> Language {
 
 /// A fresh pre-session CSRF token, reusing the cookie's when it is well-formed.
 fn pre_session_csrf(cookie: Option<String>) -> String {
-    cookie.filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit())).unwrap_or_else(random_token)
+    cookie
+        .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(random_token)
 }
 
-pub async fn login_page(state: AppState, csrf: Option<String>, query: HashMap<String, String>) -> Response {
+pub async fn login_page(
+    state: AppState,
+    csrf: Option<String>,
+    query: HashMap<String, String>,
+) -> Response {
     let lang = default_lang(&state);
     let token = pre_session_csrf(csrf);
     let notice = query.get("done").map(|_| t(lang, "setup.done"));
@@ -146,7 +170,10 @@ pub async fn login_submit(
 ) -> Response {
     let lang = default_lang(&state);
     let token = pre_session_csrf(csrf.clone());
-    let login = form.get("login").map(|s| s.trim().to_lowercase()).unwrap_or_default();
+    let login = form
+        .get("login")
+        .map(|s| s.trim().to_lowercase())
+        .unwrap_or_default();
     let fail = |msg: &str, code: StatusCode| {
         let mut r = html(views::login(lang, &token, Some(msg), None, &login), code);
         set_cookie(&mut r, csrf_cookie(&token));
@@ -160,14 +187,19 @@ pub async fn login_submit(
         return fail(t(lang, "login.failed"), StatusCode::UNAUTHORIZED);
     }
     let acct_key = format!("login:{login}");
-    let addr_key = format!("addr:{}", addr.map(|a| a.ip().to_string()).unwrap_or_default());
+    let addr_key = format!(
+        "addr:{}",
+        addr.map(|a| a.ip().to_string()).unwrap_or_default()
+    );
     if state.throttle.blocked(&acct_key) || state.throttle.blocked(&addr_key) {
         return fail(t(lang, "login.throttled"), StatusCode::TOO_MANY_REQUESTS);
     }
     let svc = state.service.clone();
     let l = login.clone();
     let checked = blocking(move || {
-        let Some(staff) = svc.check_password(&l, &password)? else { return Ok(None) };
+        let Some(staff) = svc.check_password(&l, &password)? else {
+            return Ok(None);
+        };
         svc.create_session(&staff).map(|(token, _)| Some(token))
     })
     .await;
@@ -177,9 +209,14 @@ pub async fn login_submit(
             let mut r = redirect("/");
             set_cookie(
                 &mut r,
-                format!("{SESSION_COOKIE}={session_token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}"),
+                format!(
+                    "{SESSION_COOKIE}={session_token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}"
+                ),
             );
-            set_cookie(&mut r, format!("{CSRF_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+            set_cookie(
+                &mut r,
+                format!("{CSRF_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+            );
             r
         }
         Ok(None) => {
@@ -198,7 +235,10 @@ pub async fn login_submit(
 pub async fn logout(state: AppState, s: StaffSession, form: HashMap<String, String>) -> Response {
     if !session_csrf_ok(&s, &form) {
         let lang = s.lang();
-        return html(views::message(lang, t(lang, "logout"), t(lang, "form.expired")), StatusCode::FORBIDDEN);
+        return html(
+            views::message(lang, t(lang, "logout"), t(lang, "form.expired")),
+            StatusCode::FORBIDDEN,
+        );
     }
     let svc = state.service.clone();
     let token = s.token.clone();
@@ -206,16 +246,24 @@ pub async fn logout(state: AppState, s: StaffSession, form: HashMap<String, Stri
         tracing::error!("logout failed: {e}");
     }
     let mut r = redirect("/login");
-    set_cookie(&mut r, format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+    set_cookie(
+        &mut r,
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
     r
 }
 
 pub async fn setup_page(state: AppState, token: String, csrf: Option<String>) -> Response {
     let lang = default_lang(&state);
     let svc = state.service.clone();
-    let open = blocking(move || Ok(svc.read()?.staff_count()? == 0)).await.unwrap_or(false);
+    let open = blocking(move || Ok(svc.read()?.staff_count()? == 0))
+        .await
+        .unwrap_or(false);
     if !open {
-        return html(views::message(lang, t(lang, "setup.title"), t(lang, "setup.invalid")), StatusCode::NOT_FOUND);
+        return html(
+            views::message(lang, t(lang, "setup.title"), t(lang, "setup.invalid")),
+            StatusCode::NOT_FOUND,
+        );
     }
     let c = pre_session_csrf(csrf);
     let mut r = html(views::setup(lang, &token, &c, None), StatusCode::OK);
@@ -223,7 +271,12 @@ pub async fn setup_page(state: AppState, token: String, csrf: Option<String>) ->
     r
 }
 
-pub async fn setup_submit(state: AppState, token: String, csrf: Option<String>, form: HashMap<String, String>) -> Response {
+pub async fn setup_submit(
+    state: AppState,
+    token: String,
+    csrf: Option<String>,
+    form: HashMap<String, String>,
+) -> Response {
     let lang = default_lang(&state);
     let c = pre_session_csrf(csrf.clone());
     let again = |msg: &str, code| {
@@ -243,9 +296,10 @@ pub async fn setup_submit(state: AppState, token: String, csrf: Option<String>, 
     let tk = token.clone();
     match blocking(move || svc.complete_setup(&tk, &login, &password)).await {
         Ok(_) => redirect("/login?done=1"),
-        Err(e) if e.kind() == "forbidden" => {
-            html(views::message(lang, t(lang, "setup.title"), t(lang, "setup.invalid")), StatusCode::FORBIDDEN)
-        }
+        Err(e) if e.kind() == "forbidden" => html(
+            views::message(lang, t(lang, "setup.title"), t(lang, "setup.invalid")),
+            StatusCode::FORBIDDEN,
+        ),
         Err(e) => again(&e.to_string(), StatusCode::BAD_REQUEST),
     }
 }
@@ -264,10 +318,18 @@ pub async fn dashboard(state: AppState, s: StaffSession) -> Response {
         Ok((counts, recent)) => html(
             views::dashboard(
                 lang,
-                &views::Dashboard { staff: &s.staff, csrf: &s.csrf, counts: &counts, recent: &recent },
+                &views::Dashboard {
+                    staff: &s.staff,
+                    csrf: &s.csrf,
+                    counts: &counts,
+                    recent: &recent,
+                },
             ),
             StatusCode::OK,
         ),
-        Err(e) => html(views::message(lang, "helpdesk", &e.to_string()), StatusCode::INTERNAL_SERVER_ERROR),
+        Err(e) => html(
+            views::message(lang, "helpdesk", &e.to_string()),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
     }
 }

@@ -37,7 +37,13 @@ pub fn layout(lang: Language, title: &str, staff: Option<(&Staff, &str)>, body: 
 }
 
 /// The login form: inputs `login`, `password` and a hidden `csrf`.
-pub fn login(lang: Language, csrf: &str, error: Option<&str>, notice: Option<&str>, login: &str) -> Markup {
+pub fn login(
+    lang: Language,
+    csrf: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+    login: &str,
+) -> Markup {
     let body = html! {
         div.card.narrow {
             h1 { (t(lang, "login.title")) }
@@ -79,7 +85,12 @@ pub fn setup(lang: Language, token: &str, csrf: &str, error: Option<&str>) -> Ma
 
 /// A page with one message, for errors and dead ends.
 pub fn message(lang: Language, title: &str, text: &str) -> Markup {
-    layout(lang, title, None, html! { div.card.narrow { h1 { (title) } p { (text) } p { a href="/" { "helpdesk" } } } })
+    layout(
+        lang,
+        title,
+        None,
+        html! { div.card.narrow { h1 { (title) } p { (text) } p { a href="/" { "helpdesk" } } } },
+    )
 }
 
 /// View data of the dashboard.
@@ -91,7 +102,8 @@ pub struct Dashboard<'a> {
 }
 
 pub fn dashboard(lang: Language, d: &Dashboard<'_>) -> Markup {
-    let status_word = |s: TicketStatus| default_text(lang, &format!("status.{}", s.as_str())).to_string();
+    let status_word =
+        |s: TicketStatus| default_text(lang, &format!("status.{}", s.as_str())).to_string();
     let body = html! {
         h1 { (t(lang, "dash.title")) }
         div.stats {

@@ -1,0 +1,563 @@
+//! The Telegram bot end to end: the real `helpdesk serve` binary talks over real HTTP to the
+//! Bot API emulator (`tests/tg_emulator`), which records every call. Scenarios: registration,
+//! a full ticket from the menu to confirmation, the staff card and its buttons, rejection that
+//! demands a reason, requester notifications, the FAQ (answered / suggested / handed over),
+//! a restart in the middle of a dialogue, 429 and 5xx answers, and a user who blocked the bot.
+
+mod common;
+mod tg_emulator;
+
+use std::time::Duration;
+
+use common::{Sandbox, Server};
+use serde_json::Value;
+use tg_emulator::{Emulator, FaultKind, SentMessage};
+
+const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ";
+const STAFF_CHAT: i64 = -1001234567890;
+const ADMIN: i64 = 700;
+const USER: i64 = 1001;
+const WAIT: Duration = Duration::from_secs(15);
+
+struct Env {
+    emu: Emulator,
+    sb: Sandbox,
+    server: Option<Server>,
+    /// How long to wait for each expected message.
+    wait: Duration,
+}
+
+impl Env {
+    fn new(extra: &str) -> Env {
+        let emu = Emulator::start(TOKEN);
+        let sb = Sandbox::new();
+        sb.write(
+            "config.toml",
+            format!(
+                "[telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\nstaff_chat_id = {STAFF_CHAT}\nsuperadmins = [{ADMIN}]\n\n[bot]\ndepartments = [\"Бухгалтерия\", \"Склад\"]\nurgent_cooldown_minutes = 10\n{extra}\n",
+                emu.api_url()
+            ),
+        );
+        emu.set_user(USER, "Иван", Some("ivan"));
+        emu.set_user(ADMIN, "Админ", Some("boss"));
+        let mut env = Env {
+            emu,
+            sb,
+            server: None,
+            wait: WAIT,
+        };
+        env.start();
+        env
+    }
+
+    fn start(&mut self) {
+        let server = self.sb.serve(&["--config", "config.toml"]);
+        let polling = self.emu.wait_for(
+            |calls| {
+                calls
+                    .iter()
+                    .any(|c| c.method.eq_ignore_ascii_case("getUpdates"))
+            },
+            WAIT,
+        );
+        let calls: Vec<String> = self
+            .emu
+            .calls()
+            .iter()
+            .map(|c| format!("{} {} {}", c.method, c.status, c.response))
+            .collect();
+        assert!(
+            polling,
+            "the bot never polled: {}\n{calls:#?}",
+            server.stdout()
+        );
+        self.server = Some(server);
+    }
+
+    fn stop(&mut self) {
+        let mut s = self.server.take().expect("running");
+        assert!(s.terminate().success(), "clean stop: {}", s.stderr());
+    }
+
+    fn server(&self) -> &Server {
+        self.server.as_ref().expect("running")
+    }
+
+    /// How many messages `chat` has received so far.
+    fn mark(&self, chat: i64) -> usize {
+        self.emu.sent_to(chat).len()
+    }
+
+    /// Waits for a message to `chat`, sent after `mark`, containing `needle`.
+    #[track_caller]
+    fn expect(&self, chat: i64, mark: usize, needle: &str) -> SentMessage {
+        let found = self.emu.wait_for_sent(
+            |all| {
+                all.iter()
+                    .filter(|m| m.chat_id == chat)
+                    .skip(mark)
+                    .any(|m| m.text.as_deref().is_some_and(|t| t.contains(needle)))
+            },
+            self.wait,
+        );
+        let sent: Vec<String> = self
+            .emu
+            .sent_to(chat)
+            .iter()
+            .skip(mark)
+            .filter_map(|m| m.text.clone())
+            .collect();
+        assert!(
+            found,
+            "no message to {chat} containing {needle:?}; got {sent:#?}\nserver log:\n{}",
+            self.server().stdout()
+        );
+        self.emu
+            .sent_to(chat)
+            .into_iter()
+            .skip(mark)
+            .find(|m| m.text.as_deref().is_some_and(|t| t.contains(needle)))
+            .unwrap()
+    }
+
+    /// Sends a text as `user` and waits for a reply containing `needle`.
+    #[track_caller]
+    fn say(&self, user: i64, text: &str, needle: &str) -> SentMessage {
+        let m = self.mark(user);
+        self.emu.push_message(user, user, text);
+        self.expect(user, m, needle)
+    }
+
+    /// Presses an inline button of `msg` as `user` and waits for a message to `chat`
+    /// containing `needle`.
+    #[track_caller]
+    fn press(
+        &self,
+        chat: i64,
+        user: i64,
+        msg: &SentMessage,
+        data: &str,
+        needle: &str,
+    ) -> SentMessage {
+        assert!(
+            buttons(msg).iter().any(|(_, d)| d == data),
+            "no button {data:?} in {:?}",
+            buttons(msg)
+        );
+        let m = self.mark(chat);
+        self.emu.push_callback(chat, user, msg.message_id, data);
+        self.expect(chat, m, needle)
+    }
+
+    /// Registers `USER` through the dialogue.
+    fn register(&self) {
+        self.say(USER, "/start", "Как вас зовут");
+        self.say(USER, "Иван Петров", "номер телефона");
+        let m = self.mark(USER);
+        self.emu.push_contact(USER, USER, "+79123456789");
+        let deps = self.expect(USER, m, "Выберите ваш отдел");
+        self.press(USER, USER, &deps, "d:dep:0", "Готово, Иван Петров");
+    }
+
+    /// Files a printer ticket from the menu and returns the confirmation.
+    fn file_ticket(&self, description: &str) -> SentMessage {
+        let cats = self.say(USER, "📝 Новая заявка", "Шаг 1");
+        self.press(USER, USER, &cats, "d:cat:printer", "Опишите проблему");
+        let prio = self.say(USER, description, "Насколько срочно");
+        let att = self.press(USER, USER, &prio, "d:pri:high", "Прикрепите");
+        let confirm = self.press(USER, USER, &att, "d:done", "Проверьте заявку");
+        self.press(USER, USER, &confirm, "d:send", "создана")
+    }
+
+    /// The latest card of ticket `n` in the staff group (as currently edited).
+    fn card(&self, n: u64) -> (i64, String, Vec<(String, String)>) {
+        let needle = format!("#{n} ·");
+        let sent = self.emu.sent_to(STAFF_CHAT);
+        let first = sent
+            .iter()
+            .find(|m| m.text.as_deref().is_some_and(|t| t.starts_with(&needle)))
+            .expect("card sent");
+        let now = self
+            .emu
+            .message(STAFF_CHAT, first.message_id)
+            .expect("card exists");
+        let text = now["text"].as_str().unwrap_or("").to_string();
+        (first.message_id, text, inline(&now["reply_markup"]))
+    }
+
+    /// Waits until card `n` contains `needle`.
+    #[track_caller]
+    fn card_shows(&self, n: u64, needle: &str) {
+        let deadline = std::time::Instant::now() + self.wait;
+        loop {
+            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.card(n).1.contains(needle)
+            }));
+            if ok.unwrap_or(false) {
+                return;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "card #{n} never showed {needle:?}: {:?}",
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.card(n).1))
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn inline(markup: &Value) -> Vec<(String, String)> {
+    markup["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .map(|b| {
+            (
+                b["text"].as_str().unwrap_or("").to_string(),
+                b["callback_data"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn buttons(m: &SentMessage) -> Vec<(String, String)> {
+    m.reply_markup.as_ref().map(inline).unwrap_or_default()
+}
+
+#[test]
+fn registration_then_a_full_ticket_reaches_the_staff_group() {
+    let env = Env::new("");
+    assert_eq!(env.server().get("/healthz").json()["bot"], "polling");
+    env.register();
+    // The main menu is a reply keyboard with the five buttons.
+    let menu = env
+        .emu
+        .sent_to(USER)
+        .into_iter()
+        .rev()
+        .find(|m| m.params["reply_markup"]["keyboard"].is_array())
+        .unwrap();
+    let labels = menu.params["reply_markup"]["keyboard"].to_string();
+    for b in [
+        "Новая заявка",
+        "Мои заявки",
+        "Задать вопрос",
+        "Срочный вызов",
+        "О нас",
+    ] {
+        assert!(labels.contains(b), "{labels}");
+    }
+
+    // Validation re-prompts without moving on.
+    let cats = env.say(USER, "📝 Новая заявка", "Шаг 1");
+    let back = env.press(USER, USER, &cats, "d:cat:printer", "Опишите проблему");
+    assert!(buttons(&back).iter().any(|(_, d)| d == "d:back"));
+    let prio = env.say(USER, "Принтер в 305 жуёт бумагу", "Насколько срочно");
+    let m = env.mark(USER);
+    env.emu.push_message(USER, USER, "очень");
+    env.expect(USER, m, "Насколько срочно");
+    let att = env.press(USER, USER, &prio, "d:pri:high", "Прикрепите");
+    let m = env.mark(USER);
+    env.emu.push_photo(USER, USER, "photo-file-1", None);
+    let att2 = env.expect(USER, m, "Прикреплено: 1");
+    let confirm = env.press(USER, USER, &att2, "d:done", "Проверьте заявку");
+    assert!(confirm.text.as_deref().unwrap().contains("жуёт бумагу"));
+    let _ = att;
+    let done = env.press(USER, USER, &confirm, "d:send", "Заявка #1 создана");
+    assert!(done.text.unwrap().contains("Принтер в 305"));
+
+    // The card reaches the staff group with its buttons.
+    env.card_shows(1, "Иван Петров");
+    let (_, text, kb) = env.card(1);
+    assert!(
+        text.contains("новая") && text.contains("Бухгалтерия"),
+        "{text}"
+    );
+    let data: Vec<&str> = kb.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(data, vec!["tk:1", "am:1", "rj:1"]);
+
+    // My tickets and /status show it.
+    env.say(USER, "📋 Мои заявки", "#1 — новая");
+    env.say(USER, "/status 1", "Статус: новая");
+    env.say(USER, "/status 99", "не найдена");
+    env.say(USER, "/frobnicate", "Не знаю такой команды");
+    assert_eq!(env.emu.check_rate_limits(), Ok(()));
+}
+
+#[test]
+fn staff_buttons_rejection_reason_replies_and_rating() {
+    let env = Env::new("");
+    env.register();
+    env.file_ticket("Не печатает принтер");
+    env.card_shows(1, "#1");
+    let (card_id, _, _) = env.card(1);
+
+    // Someone without a staff role cannot press the buttons.
+    env.emu.set_user(555, "Посторонний", None);
+    let q = env.emu.push_callback(STAFF_CHAT, 555, card_id, "tk:1");
+    assert!(env.emu.wait_for(
+        |c| {
+            c.iter().any(|c| {
+                c.method.eq_ignore_ascii_case("answerCallbackQuery")
+                    && c.params["callback_query_id"] == q.as_str()
+            })
+        },
+        WAIT
+    ));
+    let answer = env
+        .emu
+        .calls_of("answerCallbackQuery")
+        .into_iter()
+        .find(|c| c.params["callback_query_id"] == q.as_str())
+        .unwrap();
+    assert!(
+        answer.params["text"]
+            .as_str()
+            .unwrap()
+            .contains("Недостаточно прав"),
+        "{:?}",
+        answer.params
+    );
+
+    // Take: the card changes in place and the requester hears of it.
+    let m = env.mark(USER);
+    env.emu.push_callback(STAFF_CHAT, ADMIN, card_id, "tk:1");
+    env.expect(USER, m, "в работе");
+    env.card_shows(1, "в работе");
+    assert_eq!(env.card(1).0, card_id, "edited in place");
+
+    // A reply to the card goes to the requester.
+    let m = env.mark(USER);
+    env.emu
+        .push_reply(STAFF_CHAT, ADMIN, "Заменили картридж, проверьте", card_id);
+    env.expect(USER, m, "Заменили картридж, проверьте");
+
+    // Reject asks for a reason and changes nothing until one is given.
+    let m_staff = env.mark(STAFF_CHAT);
+    let m_user = env.mark(USER);
+    env.emu.push_callback(STAFF_CHAT, ADMIN, card_id, "rj:1");
+    let prompt = env.expect(STAFF_CHAT, m_staff, "Причина отклонения заявки #1");
+    assert_eq!(prompt.params["reply_markup"]["force_reply"], true);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        env.emu.sent_to(USER).iter().skip(m_user).all(|s| !s
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("отклонена"))
+    );
+    assert!(env.card(1).1.contains("в работе"));
+    env.emu
+        .push_reply(STAFF_CHAT, ADMIN, "Дубликат заявки", prompt.message_id);
+    env.expect(USER, m_user, "Причина: Дубликат заявки");
+    env.card_shows(1, "⛔ Дубликат заявки");
+    let (_, _, kb) = env.card(1);
+    assert_eq!(
+        kb.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>(),
+        vec!["ro:1"]
+    );
+
+    // Reopen, then resolve from the card; the requester confirms and rates.
+    env.emu.push_callback(STAFF_CHAT, ADMIN, card_id, "ro:1");
+    env.card_shows(1, "открыта заново");
+    let m = env.mark(USER);
+    env.emu.push_callback(STAFF_CHAT, ADMIN, card_id, "rs:1");
+    let resolved = env.expect(USER, m, "решена");
+    let rate = env.press(USER, USER, &resolved, "cf:1", "закрыта");
+    let thanks_mark = env.mark(USER);
+    env.emu.push_callback(USER, USER, rate.message_id, "rt:1:5");
+    assert!(env.emu.wait_for(
+        |c| c.iter().any(|c| {
+            c.method.eq_ignore_ascii_case("answerCallbackQuery")
+                && c.params["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("Спасибо за оценку"))
+        }),
+        WAIT
+    ));
+    let _ = thanks_mark;
+    env.card_shows(1, "закрыта");
+    assert_eq!(env.emu.check_rate_limits(), Ok(()));
+}
+
+#[test]
+fn faq_answers_suggests_and_hands_over() {
+    let mut env = Env::new("");
+    env.stop();
+    env.sb.write(
+        "faq.csv",
+        "question,answer,alternatives\n\
+         Как подключить VPN?,Откройте FortiClient и войдите с доменным паролем.,vpn не работает|удалённый доступ\n\
+         Принтер не печатает,Проверьте бумагу и перезапустите принтер.,принтер жуёт бумагу\n\
+         Как заправить картридж принтера?,Оформите заказ картриджа через новую заявку.,картридж закончился\n\
+         Как сменить пароль?,Нажмите Ctrl+Alt+Del и выберите «Сменить пароль».,забыл пароль\n",
+    );
+    env.sb
+        .run(["--config", "config.toml", "faq", "import", "faq.csv"])
+        .success();
+    env.start();
+    env.register();
+
+    // Confident: the answer with "did this help?"; "no" turns the question into a ticket.
+    let ans = env.say(USER, "Как подключить VPN?", "FortiClient");
+    assert!(ans.text.as_deref().unwrap().contains("Помог ли этот ответ"));
+    let no = buttons(&ans)
+        .into_iter()
+        .find(|(_, d)| d.starts_with("fn:"))
+        .unwrap()
+        .1;
+    env.press(
+        USER,
+        USER,
+        &ans,
+        &no,
+        "Вопрос передан специалисту (заявка #1)",
+    );
+    // Further messages join that conversation.
+    env.say(USER, "Ошибка 651 при подключении", "Добавлено к заявке #1");
+    env.card_shows(1, "Как подключить VPN?");
+    // A helpful answer ends there.
+    let close_conversation = |env: &Env| {
+        let (card, _, _) = env.card(1);
+        env.emu.push_callback(STAFF_CHAT, ADMIN, card, "rj:1");
+        let prompt = env.expect(STAFF_CHAT, 0, "Причина отклонения заявки #1");
+        env.emu
+            .push_reply(STAFF_CHAT, ADMIN, "Решено в чате", prompt.message_id);
+        env.card_shows(1, "отклонена");
+    };
+    close_conversation(&env);
+    let ans = env.say(USER, "как сменить пароль", "Ctrl+Alt+Del");
+    let yes = buttons(&ans)
+        .into_iter()
+        .find(|(_, d)| d.starts_with("fy:"))
+        .unwrap()
+        .1;
+    env.press(USER, USER, &ans, &yes, "Рады помочь");
+
+    // Vague: suggestions as buttons, plus "none of these".
+    let sugg = env.say(USER, "принтер", "Возможно, вы имели в виду");
+    let b = buttons(&sugg);
+    assert!(
+        b.iter().filter(|(_, d)| d.starts_with("fp:")).count() >= 2,
+        "{b:?}"
+    );
+    assert!(b.iter().any(|(_, d)| d == "d:faq_none"));
+    let pick = b
+        .iter()
+        .find(|(t, _)| t.contains("не печатает"))
+        .unwrap()
+        .1
+        .clone();
+    env.press(USER, USER, &sugg, &pick, "Проверьте бумагу");
+
+    // Nothing fits: straight to a person.
+    env.say(
+        USER,
+        "Когда будет зарплата?",
+        "Вопрос передан специалисту (заявка #2)",
+    );
+}
+
+#[test]
+fn a_restart_mid_dialogue_resumes_where_the_user_was() {
+    let mut env = Env::new("");
+    env.register();
+    let cats = env.say(USER, "/new", "Шаг 1");
+    env.press(USER, USER, &cats, "d:cat:network", "Опишите проблему");
+    env.stop();
+    env.start();
+    let prio = env.say(USER, "Нет интернета на 3 этаже", "Насколько срочно");
+    let att = env.press(USER, USER, &prio, "d:pri:critical", "Прикрепите");
+    let confirm = env.press(USER, USER, &att, "d:done", "Нет интернета на 3 этаже");
+    env.press(USER, USER, &confirm, "d:send", "Заявка #1 создана");
+    // Pressing "send" again (a redelivered update) does not file a second ticket.
+    env.emu
+        .push_callback(USER, USER, confirm.message_id, "d:send");
+    std::thread::sleep(Duration::from_millis(800));
+    env.say(USER, "📋 Мои заявки", "#1");
+    assert!(
+        !env.emu
+            .sent_to(USER)
+            .iter()
+            .any(|m| m.text.as_deref().unwrap_or("").contains("#2"))
+    );
+}
+
+#[test]
+fn telegram_429_and_5xx_lose_no_notification_and_break_no_limit() {
+    let mut env = Env::new("");
+    env.register();
+    // Each refusal delays delivery (retry_after, back-off, and teloxide's own 10 s after a 5xx).
+    env.wait = Duration::from_secs(90);
+    // Three tickets; while Telegram refuses (429, then 502), notifications wait.
+    env.emu.fail_next(
+        Some("sendMessage"),
+        2,
+        FaultKind::TooManyRequests { retry_after: 2 },
+    );
+    env.emu
+        .fail_next(Some("sendMessage"), 1, FaultKind::ServerError(502));
+    for i in 1..=3 {
+        env.file_ticket(&format!("Проблема номер {i}"));
+    }
+    for i in 1..=3 {
+        env.card_shows(i, &format!("Проблема номер {i}"));
+        env.expect(USER, 0, &format!("Заявка #{i} создана"));
+    }
+    // Exactly one "created" message per ticket: nothing lost, nothing doubled.
+    for i in 1..=3 {
+        let n = env
+            .emu
+            .sent_to(USER)
+            .iter()
+            .filter(|m| {
+                m.text
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains(&format!("Заявка #{i} создана"))
+            })
+            .count();
+        assert_eq!(n, 1, "ticket #{i}");
+    }
+    assert_eq!(env.emu.check_rate_limits(), Ok(()));
+    let h = env.server().get("/healthz").json();
+    assert_eq!(h["outbox_failed"], 0, "{h}");
+}
+
+#[test]
+fn a_user_who_blocked_the_bot_is_marked_inactive_and_not_retried() {
+    let env = Env::new("");
+    env.register();
+    env.file_ticket("Сломалась мышь");
+    env.card_shows(1, "#1");
+    env.emu.block_user(USER);
+    let (card, _, _) = env.card(1);
+    env.emu.push_callback(STAFF_CHAT, ADMIN, card, "tk:1");
+    env.card_shows(1, "в работе");
+    // The notification is refused with 403 once, then the row is given up (failed), not retried.
+    let refused = |env: &Env| {
+        env.emu
+            .calls_of("sendMessage")
+            .iter()
+            .filter(|c| c.params["chat_id"] == USER)
+            .count()
+    };
+    // Wait until nothing is pending and the refused row has been given up.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let h = env.server().get("/healthz").json();
+        if h["outbox_pending"] == 0 && h["outbox_failed"].as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the row never failed: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let n = refused(&env);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(refused(&env), n, "no retries to a user who blocked the bot");
+}
