@@ -561,3 +561,54 @@ fn a_user_who_blocked_the_bot_is_marked_inactive_and_not_retried() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(refused(&env), n, "no retries to a user who blocked the bot");
 }
+
+#[test]
+fn broadcast_is_composed_previewed_confirmed_and_reported() {
+    let env = Env::new("");
+    env.register();
+    env.emu.set_user(1002, "Олена", None);
+    let m = env.mark(1002);
+    env.emu.push_message_lang(1002, 1002, "/start", Some("uk"));
+    env.expect(1002, m, "Як вас звати");
+    let m = env.mark(1002);
+    env.emu
+        .push_message_lang(1002, 1002, "Олена Коваль", Some("uk"));
+    env.expect(1002, m, "номер телефону");
+    let m = env.mark(1002);
+    // (The emulator's contact and callback updates carry its default language, Russian.)
+    env.emu.push_contact(1002, 1002, "+380441234567");
+    let deps = env.expect(1002, m, "Выберите ваш отдел");
+    env.press(1002, 1002, &deps, "d:dep:1", "Готово, Олена Коваль");
+
+    // A requester cannot broadcast.
+    env.say(USER, "/broadcast", "Недостаточно прав");
+    // The superadmin can: compose, preview, send.
+    env.say(ADMIN, "/broadcast", "Пришлите текст рассылки");
+    let m = env.mark(ADMIN);
+    env.emu
+        .push_message(ADMIN, ADMIN, "Завтра отключат интернет с 9 до 10");
+    env.expect(ADMIN, m, "Завтра отключат интернет");
+    let preview = env.expect(ADMIN, m, "увидят сообщение 2 получателей");
+    env.press(ADMIN, ADMIN, &preview, "d:bc_send", "2 сообщений в очереди");
+    env.expect(USER, 0, "Завтра отключат интернет с 9 до 10");
+    env.expect(1002, 0, "Завтра отключат интернет с 9 до 10");
+    env.expect(ADMIN, 0, "завершена: доставлено 2 из 2, ошибок 0");
+}
+
+#[test]
+fn staff_are_managed_from_the_bot() {
+    let env = Env::new("");
+    env.say(ADMIN, "/staff", "tg700");
+    env.say(
+        ADMIN,
+        "/staff add 800 operator",
+        "Сотрудник 800 добавлен с ролью operator",
+    );
+    env.say(ADMIN, "/staff", "tg800");
+    env.say(ADMIN, "/staff remove 700", "cannot remove your own account");
+    env.say(ADMIN, "/staff add 800 admin", "already");
+    env.emu.set_user(800, "Оператор", None);
+    env.say(800, "/staff", "Недостаточно прав");
+    env.say(ADMIN, "/staff remove 800", "Сотрудник 800 удалён");
+    env.say(ADMIN, "/staff bogus", "/staff add ID");
+}

@@ -12,8 +12,8 @@ use crate::domain::callback::Callback;
 use crate::domain::texts::render;
 use crate::domain::validate;
 use crate::domain::{
-    Action, Actor, Category, Direction, EventKind, Language, Markup, Priority,
-    Requester as Profile, Source, StockItem, TicketAction, TicketStatus, role,
+    Action, Actor, Category, Direction, EventKind, Language, Markup, Media, Priority,
+    Requester as Profile, Role, Source, StockItem, TicketAction, TicketStatus, role,
 };
 use crate::search::Answer;
 use crate::service::{NewTicket, Service, ServiceError};
@@ -245,6 +245,23 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             "/queue" if super::staff_actor(&ctx.svc, tg_id).is_some() => {
                 return queue(ctx, chat, lang, None).await;
             }
+            "/broadcast" => {
+                return match super::staff_actor(&ctx.svc, tg_id) {
+                    Some(a) if role::allowed(a.role(), Action::Broadcast, None) => {
+                        dialogue.update(State::BroadcastCompose).await?;
+                        reprompt(ctx, chat, lang, "bot.bc_compose").await
+                    }
+                    _ => reprompt(ctx, chat, lang, "bot.forbidden").await,
+                };
+            }
+            "/staff" => {
+                return match super::staff_actor(&ctx.svc, tg_id) {
+                    Some(a) if role::allowed(a.role(), Action::ManageStaff, None) => {
+                        staff_command(ctx, chat, lang, a, arg).await
+                    }
+                    _ => reprompt(ctx, chat, lang, "bot.forbidden").await,
+                };
+            }
             _ => {}
         }
         if requester.is_none() {
@@ -272,6 +289,11 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
                 return Ok(());
             }
         }
+    }
+
+    // A broadcast being written (staff need not be registered requesters).
+    if state == State::BroadcastCompose {
+        return broadcast_compose(ctx, &dialogue, msg, chat, lang).await;
     }
 
     // Registration.
@@ -529,7 +551,214 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             }
         }
         State::RegName | State::RegPhone { .. } | State::RegDepartment { .. } => Ok(()),
+        State::BroadcastCompose | State::BroadcastConfirm { .. } => {
+            reprompt(ctx, chat, lang, "bot.bc_compose").await
+        }
     }
+}
+
+/// `/staff` in a private chat (superadmins and admins).
+async fn staff_command(
+    ctx: &Ctx,
+    chat: i64,
+    lang: Language,
+    actor: Actor,
+    arg: &str,
+) -> HandlerResult {
+    let words: Vec<&str> = arg.split_whitespace().collect();
+    let reply = match words.as_slice() {
+        [] => {
+            let list = svc(ctx, |s| Ok(s.read()?.staff_all()?)).await?;
+            let mut text = String::new();
+            for st in list {
+                let tg = st
+                    .telegram_id
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "—".into());
+                text.push_str(&format!(
+                    "{} · {} · {} · tg {}\n",
+                    st.login, st.display_name, st.role, tg
+                ));
+            }
+            text.push('\n');
+            text.push_str(&txt(ctx, lang, "bot.staff_usage", &[]).await);
+            text
+        }
+        ["add", id, role] => {
+            let (Some(id), Some(role)) = (
+                id.parse::<i64>().ok(),
+                Role::parse(role).filter(|r| r.is_staff()),
+            ) else {
+                return reprompt(ctx, chat, lang, "bot.staff_usage").await;
+            };
+            match svc(ctx, move |s| s.add_staff_telegram(&actor, id, role)).await {
+                Ok(st) => {
+                    txt(
+                        ctx,
+                        lang,
+                        "bot.staff_added",
+                        &[("id", &id.to_string()), ("role", st.role.as_str())],
+                    )
+                    .await
+                }
+                Err(e) => e.to_string(),
+            }
+        }
+        ["remove", id] => {
+            let Some(id) = id.parse::<i64>().ok() else {
+                return reprompt(ctx, chat, lang, "bot.staff_usage").await;
+            };
+            let r = svc(ctx, move |s| {
+                let st = s.read()?.staff_by_telegram(id)?.ok_or_else(|| {
+                    ServiceError::NotFound(format!("staff with Telegram id {id}"))
+                })?;
+                s.remove_staff(&actor, &st.login)
+            })
+            .await;
+            match r {
+                Ok(_) => txt(ctx, lang, "bot.staff_removed", &[("id", &id.to_string())]).await,
+                Err(e) => e.to_string(),
+            }
+        }
+        _ => txt(ctx, lang, "bot.staff_usage", &[]).await,
+    };
+    say(ctx, chat, reply, Markup::None).await;
+    Ok(())
+}
+
+/// The broadcast text (or a photo/document with a caption) arrived: preview it.
+async fn broadcast_compose(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    msg: &Message,
+    chat: i64,
+    lang: Language,
+) -> HandlerResult {
+    let media = match attachment_of(msg) {
+        Some(Ok(a)) if a.kind == "photo" || a.kind == "document" => Some(Media {
+            kind: a.kind,
+            file_id: a.file_id,
+        }),
+        Some(_) => return reprompt(ctx, chat, lang, "bot.unsupported_media").await,
+        None => None,
+    };
+    let text = msg
+        .text()
+        .or(msg.caption())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if text.is_empty() && media.is_none() {
+        return reprompt(ctx, chat, lang, "bot.bc_compose").await;
+    }
+    let n = svc(ctx, |s| {
+        Ok(s.read()?
+            .requesters()?
+            .iter()
+            .filter(|r| r.active && !r.blocked)
+            .count())
+    })
+    .await?;
+    dialogue
+        .update(State::BroadcastConfirm {
+            text: text.clone(),
+            media: media.clone(),
+        })
+        .await?;
+    // The preview: the message exactly as recipients will get it, then the question.
+    let preview = text.clone();
+    let m = media.clone();
+    let _ = svc(ctx, move |s| {
+        s.queue_telegram(chat, &preview, Markup::None, m)
+    })
+    .await;
+    let markup = Markup::inline(vec![vec![
+        (
+            txt(ctx, lang, "btn.bc_send", &[]).await,
+            cb(Callback::Dialog("bc_send".into())),
+        ),
+        (
+            txt(ctx, lang, "btn.cancel", &[]).await,
+            cb(Callback::Dialog("cancel".into())),
+        ),
+    ]]);
+    say(
+        ctx,
+        chat,
+        txt(ctx, lang, "bot.bc_preview", &[("n", &n.to_string())]).await,
+        markup,
+    )
+    .await;
+    Ok(())
+}
+
+/// "Send" pressed on a previewed broadcast: queue it and report progress until it is done.
+async fn broadcast_send(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    chat: i64,
+    tg_id: i64,
+    lang: Language,
+    text: String,
+    media: Option<Media>,
+) -> HandlerResult {
+    let Some(actor) = super::staff_actor(&ctx.svc, tg_id) else {
+        return reprompt(ctx, chat, lang, "bot.forbidden").await;
+    };
+    dialogue.exit().await?;
+    let (batch, n) = match svc(ctx, move |s| s.broadcast(&actor, &text, media)).await {
+        Ok(x) => x,
+        Err(e) => {
+            say(ctx, chat, e.to_string(), Markup::None).await;
+            return Ok(());
+        }
+    };
+    let (b, total) = (batch.to_string(), n.to_string());
+    say(
+        ctx,
+        chat,
+        txt(ctx, lang, "bot.bc_queued", &[("b", &b), ("n", &total)]).await,
+        Markup::None,
+    )
+    .await;
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let mut last_report = std::time::Instant::now();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let Ok(p) = svc(&ctx, move |s| s.broadcast_progress(batch)).await else {
+                return;
+            };
+            if p.pending == 0 {
+                let t = txt(
+                    &ctx,
+                    lang,
+                    "bot.bc_done",
+                    &[
+                        ("b", &b),
+                        ("d", &p.delivered.to_string()),
+                        ("n", &total),
+                        ("f", &p.failed.to_string()),
+                    ],
+                )
+                .await;
+                say(&ctx, chat, t, Markup::None).await;
+                return;
+            }
+            if last_report.elapsed() >= std::time::Duration::from_secs(10) {
+                last_report = std::time::Instant::now();
+                let t = txt(
+                    &ctx,
+                    lang,
+                    "bot.bc_progress",
+                    &[("b", &b), ("d", &p.delivered.to_string()), ("n", &total)],
+                )
+                .await;
+                say(&ctx, chat, t, Markup::None).await;
+            }
+        }
+    });
+    Ok(())
 }
 
 async fn reprompt(ctx: &Ctx, chat: i64, lang: Language, key: &'static str) -> HandlerResult {
@@ -988,6 +1217,9 @@ async fn dialog_choice(
         }
         (State::Attachments { draft }, "done") => {
             ask_confirm(ctx, &dialogue, chat, lang, draft).await
+        }
+        (State::BroadcastConfirm { text, media }, "bc_send") => {
+            broadcast_send(ctx, &dialogue, chat, tg_id, lang, text, media).await
         }
         (State::Confirm { draft }, "send") => {
             let key = format!("tg:confirm:{}", q.id.0);

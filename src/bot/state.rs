@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Category, Priority};
+use crate::domain::{Category, Media, Priority};
 
 /// A file attached to a ticket being written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,5 +81,12 @@ pub enum State {
     /// The FAQ answered `question`; "did it help?" is open.
     FaqAnswered {
         question: String,
+    },
+    /// Staff: the next message is the broadcast.
+    BroadcastCompose,
+    /// Staff: the broadcast was previewed; waiting for "send".
+    BroadcastConfirm {
+        text: String,
+        media: Option<Media>,
     },
 }

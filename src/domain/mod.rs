@@ -17,7 +17,7 @@ pub mod validate;
 pub use faq::FaqEntry;
 pub use people::{Language, Requester, Staff};
 pub use record::{
-    AuditEntry, Button, CardRef, DialogRow, Direction, IdempotencyRow, Markup, MessageLog,
+    AuditEntry, Button, CardRef, DialogRow, Direction, IdempotencyRow, Markup, Media, MessageLog,
     OutboxMessage, OutboxRow, Session, Setting,
 };
 pub use role::{Action, Actor, Role};

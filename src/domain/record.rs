@@ -15,6 +15,8 @@ pub struct OutboxRow {
     pub message: OutboxMessage,
     /// Ticket the message is about, if any.
     pub ticket_id: Option<u64>,
+    /// Broadcast this message belongs to, if any (for progress reports).
+    pub batch: Option<u64>,
     pub attempts: u32,
     pub next_attempt_at: Timestamp,
     pub last_error: Option<String>,
@@ -35,6 +37,8 @@ pub enum OutboxMessage {
         thread_id: Option<i64>,
         /// Message this one answers.
         reply_to: Option<i64>,
+        /// A photo or document (Telegram file id) sent with `text` as its caption.
+        media: Option<Media>,
     },
     /// Create or refresh the ticket's card in the staff group, rendered at delivery time.
     TicketCard { ticket_id: u64 },
@@ -45,6 +49,14 @@ pub enum OutboxMessage {
         text: String,
         html: Option<String>,
     },
+}
+
+/// A file already on Telegram's servers, sent again by its file id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    /// `photo` or `document`.
+    pub kind: String,
+    pub file_id: String,
 }
 
 /// The keyboard sent with a Telegram message.

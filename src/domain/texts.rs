@@ -464,6 +464,55 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "{n} · {status}\n{category} · {priority}\nВід: {requester}\nВиконавець: {assignee}\n\n{subject}\n{description}",
         "{n} · {status}\n{category} · {priority}\nFrom: {requester}\nAssignee: {assignee}\n\n{subject}\n{description}",
     ),
+    (
+        "bot.bc_compose",
+        "Пришлите текст рассылки (или фото/документ с подписью). /cancel — отмена.",
+        "Надішліть текст розсилки (або фото/документ з підписом). /cancel — скасувати.",
+        "Send the broadcast text (or a photo/document with a caption). /cancel to stop.",
+    ),
+    (
+        "bot.bc_preview",
+        "Так увидят сообщение {n} получателей. Отправить?",
+        "Так побачать повідомлення {n} отримувачів. Надіслати?",
+        "This is what {n} recipients will see. Send it?",
+    ),
+    ("btn.bc_send", "📣 Отправить", "📣 Надіслати", "📣 Send"),
+    (
+        "bot.bc_queued",
+        "Рассылка №{b}: {n} сообщений в очереди.",
+        "Розсилка №{b}: {n} повідомлень у черзі.",
+        "Broadcast #{b}: {n} messages queued.",
+    ),
+    (
+        "bot.bc_progress",
+        "Рассылка №{b}: отправлено {d} из {n}.",
+        "Розсилка №{b}: надіслано {d} з {n}.",
+        "Broadcast #{b}: {d} of {n} sent.",
+    ),
+    (
+        "bot.bc_done",
+        "Рассылка №{b} завершена: доставлено {d} из {n}, ошибок {f}.",
+        "Розсилку №{b} завершено: доставлено {d} з {n}, помилок {f}.",
+        "Broadcast #{b} finished: {d} of {n} delivered, {f} failed.",
+    ),
+    (
+        "bot.staff_usage",
+        "/staff — список\n/staff add ID роль (operator, storekeeper, admin, superadmin)\n/staff remove ID",
+        "/staff — список\n/staff add ID роль (operator, storekeeper, admin, superadmin)\n/staff remove ID",
+        "/staff — list\n/staff add ID role (operator, storekeeper, admin, superadmin)\n/staff remove ID",
+    ),
+    (
+        "bot.staff_added",
+        "Сотрудник {id} добавлен с ролью {role}.",
+        "Співробітника {id} додано з роллю {role}.",
+        "Staff member {id} added as {role}.",
+    ),
+    (
+        "bot.staff_removed",
+        "Сотрудник {id} удалён.",
+        "Співробітника {id} видалено.",
+        "Staff member {id} removed.",
+    ),
 ];
 
 /// The default text for `key` in `lang`, or the key itself when unknown.

@@ -2,13 +2,14 @@
 
 use teloxide::prelude::*;
 use teloxide::types::{
-    ButtonRequest, ChatId, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
-    KeyboardMarkup, KeyboardRemove, MessageId, ReplyMarkup, ReplyParameters, ThreadId,
+    ButtonRequest, ChatId, FileId, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup,
+    InputFile, KeyboardButton, KeyboardMarkup, KeyboardRemove, MessageId, ReplyMarkup,
+    ReplyParameters, ThreadId,
 };
 use teloxide::{ApiError, RequestError};
 
 use super::Outcome;
-use crate::domain::{CardRef, Markup, OutboxMessage, OutboxRow};
+use crate::domain::{CardRef, Markup, Media, OutboxMessage, OutboxRow};
 use crate::service::Service;
 use crate::store::Reads;
 
@@ -43,11 +44,16 @@ impl TelegramOut {
                 markup,
                 thread_id,
                 reply_to,
+                media,
             } => {
-                match self
-                    .send(*chat_id, text, markup, *thread_id, *reply_to)
-                    .await
-                {
+                let sent = match media {
+                    None => {
+                        self.send(*chat_id, text, markup, *thread_id, *reply_to)
+                            .await
+                    }
+                    Some(m) => self.send_media(*chat_id, m, text, markup).await,
+                };
+                match sent {
                     Ok(_) => Outcome::Delivered {
                         chat_id: *chat_id,
                         text: text.clone(),
@@ -84,6 +90,38 @@ impl TelegramOut {
             );
         }
         Ok(i64::from(req.await?.id.0))
+    }
+
+    /// Sends a photo or document by file id with `caption`.
+    async fn send_media(
+        &self,
+        chat_id: i64,
+        media: &Media,
+        caption: &str,
+        markup: &Markup,
+    ) -> Result<i64, RequestError> {
+        let file = InputFile::file_id(FileId(media.file_id.clone()));
+        let caption: String = caption.chars().take(1024).collect();
+        let msg = if media.kind == "photo" {
+            let mut req = self.bot.send_photo(ChatId(chat_id), file);
+            if !caption.is_empty() {
+                req = req.caption(caption);
+            }
+            if let Some(m) = reply_markup(markup) {
+                req = req.reply_markup(m);
+            }
+            req.await?
+        } else {
+            let mut req = self.bot.send_document(ChatId(chat_id), file);
+            if !caption.is_empty() {
+                req = req.caption(caption);
+            }
+            if let Some(m) = reply_markup(markup) {
+                req = req.reply_markup(m);
+            }
+            req.await?
+        };
+        Ok(i64::from(msg.id.0))
     }
 
     /// Creates or refreshes the card of a ticket in the staff group.

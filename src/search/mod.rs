@@ -39,10 +39,16 @@
 //! words); the answer is one more document with a stem field only, weighted
 //! [`ANSWER_BOOST`]. An entry's score is the best score of its documents.
 //!
-//! A query word whose stem is in the index is looked up exactly. An unknown word (a typo, a
-//! Ukrainian form the stemmer misses) is looked up by a `FuzzyTermQuery` (distance 1,
-//! transpositions count 1, stems of 5+ characters) and by its trigrams (at least half of them
-//! must match). Only the first [`MAX_QUERY_TERMS`] distinct words of a query count.
+//! Retrieval, per distinct query word:
+//!
+//! - its stem occurs in some question or alternative: that term, exactly;
+//! - otherwise (a typo, a word form the stemmers miss, a word only answers use): the indexed
+//!   stems one edit away (the `FuzzyTermQuery` automaton, distance 1, a transposition counts
+//!   1, stems of 5+ characters; at most 8, weighted 0.8), or, when there are none, its
+//!   trigrams (at least half of them must match; weighted so a full match is worth about one
+//!   word); plus the stem in the answers, weighted [`ANSWER_BOOST`].
+//!
+//! Only the first [`MAX_QUERY_TERMS`] distinct words of a query count.
 //!
 //! # Ranking and the answer rule
 //!
@@ -77,8 +83,9 @@ mod rank;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -94,8 +101,8 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal, SegmentReader,
-    TantivyDocument, TantivyError, Term,
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher, SegmentOrdinal,
+    SegmentReader, TantivyDocument, TantivyError, Term,
 };
 
 use crate::domain::FaqEntry;
@@ -113,8 +120,10 @@ pub const ANSWER_BOOST: f32 = 0.3;
 /// Only this many distinct meaningful words of a query are used.
 pub const MAX_QUERY_TERMS: usize = 12;
 
-/// Weight of a fuzzy (one edit) match; a fuzzy match scores this constant.
-const FUZZY_BOOST: f32 = 1.0;
+/// Weight of a stem one edit away from an unknown query word.
+const FUZZY_BOOST: f32 = 0.8;
+/// At most this many such stems per query word.
+const MAX_FUZZY_TERMS: usize = 8;
 /// Weight of a trigram match of an unknown word, divided by its number of trigrams.
 const GRAM_BOOST: f32 = 1.0;
 /// Indexing memory budget (tantivy's minimum is 15 MB).
@@ -641,6 +650,66 @@ impl FaqIndex {
         Ok(())
     }
 
+    /// The tantivy query for `terms` (see "Text analysis" in the module docs).
+    fn query(&self, searcher: &Searcher, terms: &[QueryTerm]) -> Result<BooleanQuery, SearchError> {
+        let f = self.fields;
+        let term_query = |term: Term, boost: f32| -> Box<dyn Query> {
+            let q = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+            if boost == 1.0 {
+                q
+            } else {
+                Box::new(BoostQuery::new(q, boost))
+            }
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in terms {
+            let stem = Term::from_field_text(f.stem, &t.stem);
+            if searcher.doc_freq(&stem)? > 0 {
+                clauses.push((Occur::Should, term_query(stem, 1.0)));
+                continue;
+            }
+            // Unknown to the question and alternatives: a typo, another word form, or a word
+            // only the answers use.
+            let near = if t.fuzzy() {
+                fuzzy_neighbours(searcher, &stem)?
+            } else {
+                Vec::new()
+            };
+            if near.is_empty() {
+                let grams: Vec<(Occur, Box<dyn Query>)> = t
+                    .grams
+                    .iter()
+                    .map(|g| {
+                        let term = Term::from_field_text(f.gram, &analysis::gram_text(g));
+                        (Occur::Should, term_query(term, 1.0))
+                    })
+                    .collect();
+                let n = grams.len();
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(BooleanQuery::with_minimum_required_clauses(
+                            grams,
+                            n.div_ceil(2),
+                        )),
+                        GRAM_BOOST / n as f32,
+                    )),
+                ));
+            } else {
+                let near: Vec<Box<dyn Query>> = near
+                    .into_iter()
+                    .map(|s| term_query(Term::from_field_text(f.stem, &s), FUZZY_BOOST))
+                    .collect();
+                clauses.push((Occur::Should, Box::new(DisjunctionMaxQuery::new(near))));
+            }
+            let answer = Term::from_field_text(f.answer, &t.stem);
+            if searcher.doc_freq(&answer)? > 0 {
+                clauses.push((Occur::Should, term_query(answer, ANSWER_BOOST)));
+            }
+        }
+        Ok(BooleanQuery::new(clauses))
+    }
+
     /// The query words, the tantivy query, the candidates measured and sorted.
     fn ranked(&self, query: &str, limit: usize) -> Result<Vec<Ranked>, SearchError> {
         let mut analyzer = self.analyzer.clone();
@@ -651,55 +720,8 @@ impl FaqIndex {
         }
         let terms: Vec<QueryTerm> = terms.into_iter().map(QueryTerm::new).collect();
         let searcher = self.reader.searcher();
-        let f = self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for t in &terms {
-            let stem = Term::from_field_text(f.stem, &t.stem);
-            if searcher.doc_freq(&stem)? > 0 {
-                clauses.push((
-                    Occur::Should,
-                    Box::new(TermQuery::new(stem, IndexRecordOption::WithFreqs)),
-                ));
-            } else {
-                let mut unknown: Vec<Box<dyn Query>> = Vec::new();
-                if t.fuzzy() {
-                    unknown.push(Box::new(BoostQuery::new(
-                        Box::new(FuzzyTermQuery::new(stem, 1, true)),
-                        FUZZY_BOOST,
-                    )));
-                }
-                let grams: Vec<(Occur, Box<dyn Query>)> = t
-                    .grams
-                    .iter()
-                    .map(|g| {
-                        let term = Term::from_field_text(f.gram, &analysis::gram_text(g));
-                        let q: Box<dyn Query> =
-                            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                        (Occur::Should, q)
-                    })
-                    .collect();
-                let n = grams.len();
-                unknown.push(Box::new(BoostQuery::new(
-                    Box::new(BooleanQuery::with_minimum_required_clauses(
-                        grams,
-                        n.div_ceil(2),
-                    )),
-                    GRAM_BOOST / n as f32,
-                )));
-                clauses.push((Occur::Should, Box::new(DisjunctionMaxQuery::new(unknown))));
-            }
-            let answer = Term::from_field_text(f.answer, &t.stem);
-            if searcher.doc_freq(&answer)? > 0 {
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(answer, IndexRecordOption::WithFreqs)),
-                        ANSWER_BOOST,
-                    )),
-                ));
-            }
-        }
-        let best = searcher.search(&BooleanQuery::new(clauses), &BestPerEntry)?;
+        let query = self.query(&searcher, &terms)?;
+        let best = searcher.search(&query, &BestPerEntry)?;
         let mut candidates: Vec<(u64, Score)> = best.into_iter().collect();
         candidates.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         candidates.truncate((limit.max(MAX_SUGGESTIONS) * 4).max(20));
@@ -725,6 +747,27 @@ impl FaqIndex {
     }
 }
 
+/// Indexed stems one edit away from `stem` (at most [`MAX_FUZZY_TERMS`]), the way
+/// `FuzzyTermQuery` finds them; they are then scored as ordinary terms.
+fn fuzzy_neighbours(searcher: &Searcher, stem: &Term) -> Result<Vec<String>, SearchError> {
+    let automaton = FuzzyTermQuery::new(stem.clone(), 1, true).automaton()?;
+    let mut found = BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(stem.field())?;
+        let mut stream = inverted
+            .terms()
+            .search(&automaton)
+            .into_stream()
+            .map_err(|e| SearchError::Index(e.to_string()))?;
+        while stream.advance() && found.len() < MAX_FUZZY_TERMS {
+            if let Ok(text) = std::str::from_utf8(stream.key()) {
+                found.insert(text.to_string());
+            }
+        }
+    }
+    Ok(found.into_iter().collect())
+}
+
 fn profiles(analyzer: &mut Analyzer, entries: &[FaqEntry]) -> HashMap<u64, Profile> {
     entries
         .iter()
@@ -733,16 +776,44 @@ fn profiles(analyzer: &mut Analyzer, entries: &[FaqEntry]) -> HashMap<u64, Profi
         .collect()
 }
 
+/// A cheap hasher for entry ids (our own sequential numbers, not outside input).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Best score per entry id.
+type BestScores = HashMap<u64, Score, BuildHasherDefault<IdHasher>>;
+
+fn keep_best(best: &mut BestScores, id: u64, score: Score) {
+    let slot = best.entry(id).or_insert(score);
+    *slot = slot.max(score);
+}
+
 /// Collects the best score of each entry id.
 struct BestPerEntry;
 
 struct BestPerEntrySegment {
     ids: Column<u64>,
-    best: HashMap<u64, Score>,
+    best: BestScores,
 }
 
 impl Collector for BestPerEntry {
-    type Fruit = HashMap<u64, Score>;
+    type Fruit = BestScores;
     type Child = BestPerEntrySegment;
 
     fn for_segment(
@@ -752,7 +823,7 @@ impl Collector for BestPerEntry {
     ) -> tantivy::Result<BestPerEntrySegment> {
         Ok(BestPerEntrySegment {
             ids: segment.fast_fields().u64(ID)?,
-            best: HashMap::new(),
+            best: BestScores::default(),
         })
     }
 
@@ -760,15 +831,13 @@ impl Collector for BestPerEntry {
         true
     }
 
-    fn merge_fruits(
-        &self,
-        segment_fruits: Vec<HashMap<u64, Score>>,
-    ) -> tantivy::Result<HashMap<u64, Score>> {
-        let mut all = HashMap::new();
-        for fruit in segment_fruits {
+    fn merge_fruits(&self, mut segment_fruits: Vec<BestScores>) -> tantivy::Result<BestScores> {
+        segment_fruits.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        let mut fruits = segment_fruits.into_iter();
+        let mut all = fruits.next().unwrap_or_default();
+        for fruit in fruits {
             for (id, score) in fruit {
-                let best = all.entry(id).or_insert(score);
-                *best = best.max(score);
+                keep_best(&mut all, id, score);
             }
         }
         Ok(all)
@@ -776,16 +845,15 @@ impl Collector for BestPerEntry {
 }
 
 impl SegmentCollector for BestPerEntrySegment {
-    type Fruit = HashMap<u64, Score>;
+    type Fruit = BestScores;
 
     fn collect(&mut self, doc: DocId, score: Score) {
         if let Some(id) = self.ids.first(doc) {
-            let best = self.best.entry(id).or_insert(score);
-            *best = best.max(score);
+            keep_best(&mut self.best, id, score);
         }
     }
 
-    fn harvest(self) -> HashMap<u64, Score> {
+    fn harvest(self) -> BestScores {
         self.best
     }
 }

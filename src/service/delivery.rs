@@ -70,6 +70,36 @@ impl Service {
 }
 
 impl Service {
+    /// Queues a bot message with an optional photo or document (a broadcast preview).
+    pub fn queue_telegram(
+        &self,
+        chat_id: i64,
+        text: &str,
+        markup: Markup,
+        media: Option<Media>,
+    ) -> Result<u64> {
+        if media.is_none() {
+            return self.send_message(chat_id, text, markup, None, None);
+        }
+        let now = self.now();
+        let mut tx = self.write()?;
+        let text: String = text.chars().take(1024).collect();
+        let id = tx.add_outbox(
+            now,
+            OutboxMessage::Telegram {
+                chat_id,
+                text,
+                markup,
+                thread_id: None,
+                reply_to: None,
+                media,
+            },
+            None,
+        )?;
+        self.commit(tx)?;
+        Ok(id)
+    }
+
     /// Queues a bot message (a reply or prompt) for delivery.
     pub fn send_message(
         &self,
@@ -93,6 +123,7 @@ impl Service {
                 markup,
                 thread_id,
                 reply_to,
+                media: None,
             },
             None,
         )?;
@@ -151,6 +182,7 @@ impl Service {
                     markup: Markup::None,
                     thread_id: None,
                     reply_to: None,
+                    media: None,
                 },
                 None,
             )?;
@@ -176,4 +208,77 @@ pub fn fit_message(text: &str) -> String {
     let mut s: String = text.chars().take(MAX - 1).collect();
     s.push('…');
     s
+}
+
+/// How far a broadcast has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BroadcastProgress {
+    pub total: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub pending: u64,
+}
+
+impl Service {
+    /// Queues `text` (with an optional photo or document) to every active, unblocked requester
+    /// in one transaction; returns the broadcast's id and how many messages were queued.
+    pub fn broadcast(&self, actor: &Actor, text: &str, media: Option<Media>) -> Result<(u64, u64)> {
+        require(actor, Action::Broadcast, None)?;
+        let max = if media.is_some() {
+            1024
+        } else {
+            crate::domain::validate::MAX_TEXT
+        };
+        let text =
+            crate::domain::validate::text("text", text, if media.is_some() { 0 } else { 1 }, max)?;
+        let now = self.now();
+        let mut tx = self.write()?;
+        let batch = tx.next_id(crate::store::Seq::Broadcast)?;
+        let mut n = 0;
+        for r in tx.requesters()? {
+            if !r.active || r.blocked {
+                continue;
+            }
+            let message = OutboxMessage::Telegram {
+                chat_id: r.tg_id,
+                text: text.clone(),
+                markup: Markup::None,
+                thread_id: None,
+                reply_to: None,
+                media: media.clone(),
+            };
+            tx.add_outbox_in_batch(now, message, batch)?;
+            n += 1;
+        }
+        tx.put_setting(&Setting {
+            key: format!("broadcast.{batch}.total"),
+            value: n.to_string(),
+            updated_at: now,
+        })?;
+        tx.add_audit(
+            now,
+            actor,
+            "broadcast.send",
+            format!("broadcast:{batch}"),
+            format!("{n} recipients"),
+        )?;
+        self.commit(tx)?;
+        Ok((batch, n))
+    }
+
+    /// Progress of broadcast `batch`.
+    pub fn broadcast_progress(&self, batch: u64) -> Result<BroadcastProgress> {
+        let tx = self.read()?;
+        let total = tx
+            .setting(&format!("broadcast.{batch}.total"))?
+            .and_then(|s| s.value.parse().ok())
+            .ok_or_else(|| ServiceError::NotFound(format!("broadcast {batch}")))?;
+        let (pending, failed) = tx.outbox_batch_counts(batch)?;
+        Ok(BroadcastProgress {
+            total,
+            delivered: total.saturating_sub(pending + failed),
+            failed,
+            pending,
+        })
+    }
 }

@@ -19,7 +19,7 @@ use crate::domain::texts::{default_text, render};
 use crate::domain::*;
 use crate::store::{Reads, Store, StoreError, WriteTx};
 
-pub use delivery::fit_message;
+pub use delivery::{BroadcastProgress, fit_message};
 pub use faq::FaqImportReport;
 pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
 pub use sessions::SESSION_SECONDS;

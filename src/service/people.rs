@@ -255,6 +255,62 @@ impl Service {
         )
     }
 
+    /// Adds a staff member by Telegram id (as `/staff add` in the bot): the account `tg<id>`
+    /// gets a random password (set one in the panel to use it there).
+    pub fn add_staff_telegram(&self, actor: &Actor, tg_id: i64, role: Role) -> Result<Staff> {
+        self.add_staff(
+            actor,
+            NewStaff {
+                login: format!("tg{tg_id}"),
+                password: random_token(),
+                role,
+                telegram_id: Some(tg_id),
+                display_name: None,
+            },
+        )
+    }
+
+    /// Removes a staff account. Nobody removes themselves, only superadmins remove superadmins,
+    /// and the last superadmin stays.
+    pub fn remove_staff(&self, actor: &Actor, login: &str) -> Result<Staff> {
+        require(actor, Action::ManageStaff, None)?;
+        if let Actor::Staff { login: me, .. } = actor
+            && me == login
+        {
+            return Err(ServiceError::Conflict(
+                "you cannot remove your own account".into(),
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.write()?;
+        let target = tx
+            .staff(login)?
+            .ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
+        if target.role == Role::Superadmin {
+            require(actor, Action::ManageSuperadmins, None)?;
+            let supers = tx
+                .staff_all()?
+                .iter()
+                .filter(|s| s.role == Role::Superadmin && !s.disabled)
+                .count();
+            if supers <= 1 {
+                return Err(ServiceError::Conflict(
+                    "the last superadmin cannot be removed".into(),
+                ));
+            }
+        }
+        tx.delete_staff(login)?;
+        tx.add_audit(
+            now,
+            actor,
+            "staff.remove",
+            format!("staff:{login}"),
+            target.role.to_string(),
+        )?;
+        self.commit(tx)?;
+        Ok(target)
+    }
+
     /// Checks a login and password; the same `None` for an unknown login and a wrong password.
     pub fn check_password(&self, login: &str, password: &str) -> Result<Option<Staff>> {
         let Ok(login) = validate::login(login) else {

@@ -806,3 +806,108 @@ fn an_idempotency_key_files_a_ticket_once() {
         .unwrap();
     assert_eq!(c.id, a.id + 1);
 }
+
+#[test]
+fn staff_removal_rules() {
+    let t = setup();
+    let root = Actor::Staff {
+        login: "root".into(),
+        role: Role::Superadmin,
+    };
+    let root_acc = t.svc.add_staff(
+        &Actor::Cli,
+        NewStaff {
+            login: "root".into(),
+            password: "password1".into(),
+            role: Role::Superadmin,
+            telegram_id: Some(1),
+            display_name: None,
+        },
+    );
+    root_acc.unwrap();
+    assert_eq!(
+        t.svc.remove_staff(&root, "root").unwrap_err().kind(),
+        "conflict",
+        "not oneself"
+    );
+    assert_eq!(
+        t.svc
+            .remove_staff(&staff("anna", Role::Admin), "root")
+            .unwrap_err()
+            .kind(),
+        "forbidden",
+        "an admin cannot remove a superadmin"
+    );
+    assert_eq!(
+        t.svc.remove_staff(&Actor::Cli, "root").unwrap_err().kind(),
+        "conflict",
+        "the last superadmin stays"
+    );
+    let second = t
+        .svc
+        .add_staff_telegram(&root, 2, Role::Superadmin)
+        .unwrap();
+    assert_eq!(second.login, "tg2");
+    t.svc.remove_staff(&root, "tg2").unwrap();
+    assert_eq!(
+        t.svc
+            .remove_staff(&staff("olga", Role::Operator), "petr")
+            .unwrap_err()
+            .kind(),
+        "forbidden"
+    );
+    t.svc.remove_staff(&root, "petr").unwrap();
+    assert!(t.svc.read().unwrap().staff("petr").unwrap().is_none());
+    assert_eq!(
+        t.svc.remove_staff(&root, "petr").unwrap_err().kind(),
+        "not_found"
+    );
+}
+
+#[test]
+fn broadcast_queues_one_message_per_active_requester() {
+    let t = setup();
+    for id in 2000..2010 {
+        t.svc
+            .register_requester(id, "Сотрудник Тестов", None, None, None, None)
+            .unwrap();
+    }
+    t.svc.set_requester_active(2000, false).unwrap();
+    t.svc
+        .set_requester_blocked(&staff("anna", Role::Admin), 2001, true)
+        .unwrap();
+    assert_eq!(
+        t.svc
+            .broadcast(&staff("olga", Role::Operator), "hi", None)
+            .unwrap_err()
+            .kind(),
+        "forbidden"
+    );
+    assert_eq!(
+        t.svc
+            .broadcast(&staff("anna", Role::Admin), " ", None)
+            .unwrap_err()
+            .kind(),
+        "invalid"
+    );
+    let (batch, n) = t
+        .svc
+        .broadcast(&staff("anna", Role::Admin), "Офис закрыт 1 мая", None)
+        .unwrap();
+    // 10 new + REQ, minus one inactive and one blocked.
+    assert_eq!(n, 9);
+    let p = t.svc.broadcast_progress(batch).unwrap();
+    assert_eq!((p.total, p.pending, p.delivered, p.failed), (9, 9, 0, 0));
+    let rows = t.svc.outbox_due(100).unwrap();
+    let ids: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.batch == Some(batch))
+        .map(|r| r.id)
+        .collect();
+    t.svc.outbox_delivered(ids[0]).unwrap();
+    t.svc
+        .outbox_attempt_failed(ids[1], "403", None, true)
+        .unwrap();
+    let p = t.svc.broadcast_progress(batch).unwrap();
+    assert_eq!((p.total, p.pending, p.delivered, p.failed), (9, 7, 1, 1));
+}

@@ -548,6 +548,7 @@ impl Service {
                     markup,
                     thread_id: None,
                     reply_to: None,
+                    media: None,
                 },
                 Some(t.id),
             )?;

@@ -117,8 +117,13 @@ mod tests {
                 }]]),
                 thread_id: Some(5),
                 reply_to: None,
+                media: Some(Media {
+                    kind: "photo".into(),
+                    file_id: "AgAD".into(),
+                }),
             },
             ticket_id: Some(1),
+            batch: Some(3),
             attempts: 0,
             next_attempt_at: 0,
             last_error: None,

@@ -82,6 +82,7 @@ pub enum Seq {
     Message,
     StockMove,
     Faq,
+    Broadcast,
 }
 
 impl Seq {
@@ -93,6 +94,7 @@ impl Seq {
             Seq::Message => "seq.message",
             Seq::StockMove => "seq.stock_move",
             Seq::Faq => "seq.faq",
+            Seq::Broadcast => "seq.broadcast",
         }
     }
 }
@@ -499,6 +501,23 @@ pub trait Reads: TableSource {
         Ok((pending, failed))
     }
 
+    /// (pending, failed) rows of broadcast `batch`.
+    fn outbox_batch_counts(&self, batch: u64) -> Result<(u64, u64)> {
+        let t = self.table(OUTBOX)?;
+        let (mut pending, mut failed) = (0, 0);
+        for row in t.iter()? {
+            let r: OutboxRow = dec("outbox", row?.1.value())?;
+            if r.batch == Some(batch) {
+                if r.failed {
+                    failed += 1;
+                } else {
+                    pending += 1;
+                }
+            }
+        }
+        Ok((pending, failed))
+    }
+
     /// Every outbox row, oldest first.
     fn outbox_all(&self) -> Result<Vec<OutboxRow>> {
         all_recs(&self.table(OUTBOX)?, "outbox")
@@ -720,6 +739,7 @@ impl WriteTx {
             created_at: at,
             message,
             ticket_id,
+            batch: None,
             attempts: 0,
             next_attempt_at: at,
             last_error: None,
@@ -727,6 +747,20 @@ impl WriteTx {
         };
         self.put_outbox(&row)?;
         self.outbox_added = true;
+        Ok(id)
+    }
+
+    /// Queues a message that belongs to broadcast `batch`.
+    pub fn add_outbox_in_batch(
+        &mut self,
+        at: Timestamp,
+        message: OutboxMessage,
+        batch: u64,
+    ) -> Result<u64> {
+        let id = self.add_outbox(at, message, None)?;
+        let mut row = self.outbox_row(id)?.expect("just written");
+        row.batch = Some(batch);
+        self.put_outbox(&row)?;
         Ok(id)
     }
 
