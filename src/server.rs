@@ -66,10 +66,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     service.set_outbox_waker(move || w.notify_one());
 
     let mut bot_task = None;
+    let mut files = None;
     let telegram = if config.bot_enabled() {
         match bot::start(&config, service.clone(), health.clone(), stop_rx.clone()).await {
             Some(started) => {
                 bot_task = Some(started.task);
+                files = Some(started.files);
                 Some(started.out)
             }
             None => None,
@@ -110,7 +112,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
 
-    let state = AppState::new(service.clone(), health);
+    let mut state = AppState::new(service.clone(), health);
+    state.files = files;
+    state.tz = config.ui.timezone;
     println!(
         "helpdesk {} listening on http://{addr}",
         env!("CARGO_PKG_VERSION")

@@ -47,6 +47,7 @@ pub struct Ctx {
 pub struct Started {
     pub out: TelegramOut,
     pub task: tokio::task::JoinHandle<()>,
+    pub files: FileFetcher,
 }
 
 /// Builds the teloxide `Bot` for `config` (pointed at `telegram.api_url`).
@@ -181,8 +182,9 @@ pub async fn start(
         h.set_bot(BotState::Disabled);
     });
     Some(Started {
-        out: TelegramOut::new(bot, staff_chat_id, forum),
+        out: TelegramOut::new(bot.clone(), staff_chat_id, forum),
         task,
+        files: FileFetcher::new(bot),
     })
 }
 
@@ -194,4 +196,30 @@ pub fn staff_actor(svc: &Service, tg_id: i64) -> Option<Actor> {
         login: staff.login,
         role: staff.role,
     })
+}
+
+/// Fetches files people sent to the bot, for the panel's attachment links (≤ 20 MB, as the
+/// Bot API allows).
+#[derive(Clone)]
+pub struct FileFetcher {
+    bot: Bot,
+}
+
+impl FileFetcher {
+    pub fn new(bot: Bot) -> FileFetcher {
+        FileFetcher { bot }
+    }
+
+    /// The bytes of a Telegram file and its path on Telegram's side (for the file name).
+    pub async fn fetch(&self, file_id: &str) -> Result<(Vec<u8>, String), String> {
+        use teloxide::net::Download;
+        let f = self
+            .bot
+            .get_file(teloxide::types::FileId(file_id.to_string()))
+            .await
+            .map_err(|e| format!("Telegram could not find the file: {e}"))?;
+        let mut buf: Vec<u8> = Vec::new();
+        self.bot.download_file(&f.path, &mut buf).await.map_err(|e| format!("download failed: {e}"))?;
+        Ok((buf, f.path))
+    }
 }

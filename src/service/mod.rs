@@ -8,7 +8,9 @@ mod delivery;
 mod faq;
 mod outbox;
 mod people;
+mod reports;
 mod sessions;
+mod settings;
 mod stock;
 mod tickets;
 

@@ -266,6 +266,9 @@ pub struct TicketFilter {
     pub created_from: Option<Timestamp>,
     /// Created before.
     pub created_to: Option<Timestamp>,
+    /// Words that must all appear (case-insensitive) in the number, subject, description or
+    /// requester's name.
+    pub text: Option<String>,
 }
 
 impl TicketFilter {
@@ -284,7 +287,13 @@ impl TicketFilter {
                 .is_none_or(|d| t.department.as_ref() == Some(d))
             && self.created_from.is_none_or(|f| t.created_at >= f)
             && self.created_to.is_none_or(|to| t.created_at < to)
+            && self.text.as_deref().is_none_or(|q| text_matches(t, q))
     }
+}
+
+fn text_matches(t: &Ticket, q: &str) -> bool {
+    let hay = format!("#{} {} {} {}", t.id, t.subject, t.description, t.requester_name).to_lowercase();
+    q.to_lowercase().split_whitespace().all(|w| hay.contains(w))
 }
 
 /// One page of a ticket list, newest first.

@@ -4,8 +4,18 @@
 //! **Architecture invariant:** only this module knows warp and maud; handlers call
 //! [`crate::service`] and hold no business rule.
 
+mod archives;
+mod broadcast;
+pub(crate) mod common;
+mod faq;
 mod i18n;
+mod logs;
 pub mod panel;
+mod people;
+mod reports;
+mod settings;
+mod stock;
+mod tickets;
 mod views;
 
 use std::collections::HashMap;
@@ -72,6 +82,10 @@ pub struct AppState {
     pub health: Arc<Health>,
     pub started_at: std::time::Instant,
     pub throttle: Arc<panel::Throttle>,
+    /// Downloads Telegram files for attachment links (when the bot runs).
+    pub files: Option<crate::bot::FileFetcher>,
+    /// Time zone for dates shown and typed in the panel.
+    pub tz: chrono_tz::Tz,
 }
 
 impl AppState {
@@ -81,6 +95,8 @@ impl AppState {
             health,
             started_at: std::time::Instant::now(),
             throttle: Arc::default(),
+            files: None,
+            tz: chrono_tz::Europe::Moscow,
         }
     }
 }
@@ -115,6 +131,23 @@ struct HealthBody {
 pub fn routes(
     state: AppState,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+    let areas = tickets::routes(state.clone())
+        .or(faq::routes(state.clone()))
+        .unify()
+        .or(stock::routes(state.clone()))
+        .unify()
+        .or(people::routes(state.clone()))
+        .unify()
+        .or(logs::routes(state.clone()))
+        .unify()
+        .or(broadcast::routes(state.clone()))
+        .unify()
+        .or(archives::routes(state.clone()))
+        .unify()
+        .or(reports::routes(state.clone()))
+        .unify()
+        .or(settings::routes(state.clone()))
+        .unify();
     let with_state = warp::any().map(move || state.clone());
     let form = warp::body::content_length_limit(MAX_FORM)
         .and(warp::body::form::<HashMap<String, String>>());
@@ -186,6 +219,7 @@ pub fn routes(
         .or(setup_page)
         .or(setup_submit)
         .or(dashboard)
+        .or(areas)
         .recover(handle_rejection)
         .with(warp::reply::with::headers(security_headers()))
 }

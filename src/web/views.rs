@@ -5,7 +5,26 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::i18n::t;
 use crate::domain::texts::default_text;
-use crate::domain::{Language, Staff, Ticket, TicketStatus};
+use crate::domain::{Action, Language, Staff, Ticket, TicketStatus, role};
+
+/// The panel's sections: (path, text key, permission needed to see the link).
+pub const NAV: &[(&str, &str, Option<Action>)] = &[
+    ("/", "nav.dashboard", None),
+    ("/tickets", "nav.tickets", Some(Action::ViewAllTickets)),
+    ("/faq", "nav.faq", Some(Action::ManageFaq)),
+    ("/stock", "nav.stock", Some(Action::ViewStock)),
+    ("/people", "nav.people", Some(Action::ViewRequesters)),
+    ("/broadcast", "nav.broadcast", Some(Action::Broadcast)),
+    ("/logs", "nav.logs", Some(Action::ViewAudit)),
+    ("/reports", "nav.reports", Some(Action::ViewReports)),
+    ("/archives", "nav.archives", Some(Action::ManageArchives)),
+    ("/settings", "nav.settings", Some(Action::EditSettings)),
+];
+
+/// An error page (inside the frame when signed in).
+pub fn error(lang: Language, staff: Option<(&Staff, &str)>, title: &str, text: &str) -> Markup {
+    layout(lang, title, staff, html! { div.card { h1 { (title) } p.error role="alert" { (text) } p { a href="/" { "←" } } } })
+}
 
 /// The page frame. `staff` and `csrf` are set on pages behind a session.
 pub fn layout(lang: Language, title: &str, staff: Option<(&Staff, &str)>, body: Markup) -> Markup {
@@ -22,7 +41,13 @@ pub fn layout(lang: Language, title: &str, staff: Option<(&Staff, &str)>, body: 
                 header.top {
                     span.brand { a href="/" { "helpdesk" } }
                     @if let Some((s, csrf)) = staff {
-                        nav { a href="/" { (t(lang, "nav.dashboard")) } }
+                        nav {
+                            @for (href, key, action) in NAV {
+                                @if action.is_none_or(|a| role::allowed(s.role, a, None)) {
+                                    a href=(href) { (t(lang, key)) }
+                                }
+                            }
+                        }
                         span.muted { (s.display_name) " (" (s.role.as_str()) ")" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(csrf);

@@ -1,0 +1,4 @@
+//! (being built)
+
+#[allow(unused_imports)]
+use super::*;

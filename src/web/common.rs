@@ -1,0 +1,127 @@
+//! What every panel area shares: filters (state, session, form, query), responses (HTML with
+//! no-store, redirects, error pages), CSRF and permission checks, and the one mapping from
+//! service errors to HTTP statuses.
+
+use std::collections::HashMap;
+
+use warp::Filter;
+use warp::Reply;
+use warp::filters::BoxedFilter;
+use warp::http::{StatusCode, header};
+use warp::reply::Response;
+
+use super::i18n::t;
+use super::panel::{self, StaffSession};
+use super::{AppState, MAX_FORM, views};
+use crate::domain::{Action, Language, role};
+use crate::service::ServiceError;
+
+/// The app state.
+pub fn with_state(state: AppState) -> BoxedFilter<(AppState,)> {
+    warp::any().map(move || state.clone()).boxed()
+}
+
+/// A signed-in staff member (unauthenticated requests are redirected to `/login`).
+pub fn session(state: AppState) -> BoxedFilter<(StaffSession,)> {
+    with_state(state)
+        .and(warp::cookie::optional::<String>(panel::SESSION_COOKIE))
+        .and_then(panel::authenticate)
+        .boxed()
+}
+
+/// A url-encoded form body of at most `MAX_FORM` bytes.
+pub fn form() -> BoxedFilter<(HashMap<String, String>,)> {
+    warp::body::content_length_limit(MAX_FORM).and(warp::body::form::<HashMap<String, String>>()).boxed()
+}
+
+/// The query string as pairs (never rejects: values are checked by the page, which says what
+/// is wrong).
+pub fn query() -> BoxedFilter<(Vec<(String, String)>,)> {
+    warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify()
+        .map(|q: String| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .boxed()
+}
+
+/// An HTML page, never cached.
+pub fn html(markup: maud::Markup, code: StatusCode) -> Response {
+    let mut r = warp::reply::with_status(warp::reply::html(markup.into_string()), code).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
+    r
+}
+
+/// 303 See Other to `to`.
+pub fn redirect(to: &str) -> Response {
+    let mut r = Response::new(Default::default());
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = to.parse() {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// A page saying what went wrong, with its status.
+pub fn error_page(s: &StaffSession, code: StatusCode, text: &str) -> Response {
+    let lang = s.lang();
+    let title = match code {
+        StatusCode::FORBIDDEN => t(lang, "err.forbidden"),
+        StatusCode::NOT_FOUND => t(lang, "err.not_found"),
+        StatusCode::BAD_REQUEST => t(lang, "err.bad_request"),
+        StatusCode::CONFLICT => t(lang, "err.conflict"),
+        _ => t(lang, "err.internal"),
+    };
+    html(views::error(lang, Some((&s.staff, &s.csrf)), title, text), code)
+}
+
+/// The HTTP status of a service error.
+pub fn status_of(e: &ServiceError) -> StatusCode {
+    match e.kind() {
+        "invalid" => StatusCode::BAD_REQUEST,
+        "not_found" => StatusCode::NOT_FOUND,
+        "forbidden" => StatusCode::FORBIDDEN,
+        "illegal_transition" | "conflict" | "stock_rule" => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A service error as a page.
+pub fn service_error(s: &StaffSession, e: &ServiceError) -> Response {
+    if status_of(e) == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!("panel request failed: {e}");
+    }
+    error_page(s, status_of(e), &e.to_string())
+}
+
+/// Refuses (403 page) unless the session's role may do `action`.
+pub fn allow(s: &StaffSession, action: Action) -> Result<(), Response> {
+    if role::allowed(s.staff.role, action, None) {
+        Ok(())
+    } else {
+        Err(error_page(s, StatusCode::FORBIDDEN, t(s.lang(), "err.forbidden_text")))
+    }
+}
+
+/// Refuses (403 page, nothing changed) a form without the session's CSRF token.
+pub fn csrf(s: &StaffSession, form: &HashMap<String, String>) -> Result<(), Response> {
+    if panel::session_csrf_ok(s, form) {
+        Ok(())
+    } else {
+        Err(error_page(s, StatusCode::FORBIDDEN, t(s.lang(), "form.expired")))
+    }
+}
+
+/// A form field, trimmed; empty when missing.
+pub fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map(|s| s.trim()).unwrap_or("")
+}
+
+/// Maps `Ok(response) | Err(response)` to the response.
+pub fn either(r: Result<Response, Response>) -> Response {
+    r.unwrap_or_else(|e| e)
+}
+
+/// Language of a session.
+pub fn lang(s: &StaffSession) -> Language {
+    s.lang()
+}
