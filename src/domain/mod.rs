@@ -9,6 +9,7 @@ pub mod faq;
 pub mod people;
 pub mod record;
 pub mod role;
+pub mod sla;
 pub mod stock;
 pub mod texts;
 pub mod ticket;
