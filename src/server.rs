@@ -167,6 +167,7 @@ pub fn open_service(config: &Config) -> anyhow::Result<Service> {
         staff_chat_id: config.telegram.staff_chat_id,
         default_language: config.ui.language,
         email_enabled: config.smtp.enabled,
+        sla: config.sla.clone(),
     };
     Ok(Service::new(store, Arc::new(SystemClock), cfg))
 }

@@ -124,6 +124,20 @@ pub struct LogConfig {
 }
 
 #[derive(Debug, Clone)]
+pub struct ReportsConfig {
+    /// Local times of the daily digest.
+    pub digest_times: Vec<chrono::NaiveTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    pub interval_minutes: u32,
+    pub min_free_disk_mb: u64,
+    pub max_snapshot_age_hours: u32,
+    pub max_outbox_backlog: u64,
+}
+
+#[derive(Debug, Clone)]
 pub struct BotSettings {
     /// Departments offered at registration; empty: the question is skipped.
     pub departments: Vec<String>,
@@ -142,6 +156,10 @@ pub struct Config {
     pub ui: UiConfig,
     pub log: LogConfig,
     pub bot: BotSettings,
+    /// SLA policy; `None` when `sla.enabled = false`.
+    pub sla: Option<crate::domain::sla::Policy>,
+    pub reports: ReportsConfig,
+    pub health: HealthConfig,
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
     /// Things worth saying at start-up that are not errors.

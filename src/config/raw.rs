@@ -18,6 +18,10 @@ pub struct RawConfig {
     pub ui: RawUi,
     pub log: RawLog,
     pub bot: RawBot,
+    pub sla: RawSla,
+    pub business_hours: RawBusinessHours,
+    pub reports: RawReports,
+    pub health: RawHealth,
 }
 
 impl Default for RawConfig {
@@ -54,6 +58,35 @@ impl Default for RawConfig {
             ui: RawUi {
                 language: "ru".into(),
                 timezone: "Europe/Moscow".into(),
+            },
+            sla: RawSla {
+                enabled: true,
+                remind_at_percent: 75,
+                low_response_minutes: 480,
+                low_resolve_minutes: 2880,
+                normal_response_minutes: 120,
+                normal_resolve_minutes: 960,
+                high_response_minutes: 60,
+                high_resolve_minutes: 480,
+                critical_response_minutes: 15,
+                critical_resolve_minutes: 240,
+            },
+            business_hours: RawBusinessHours {
+                days: ["mon", "tue", "wed", "thu", "fri"]
+                    .map(String::from)
+                    .to_vec(),
+                start: "09:00".into(),
+                end: "18:00".into(),
+                holidays: vec![],
+            },
+            reports: RawReports {
+                digest_times: vec!["09:00".into(), "16:00".into()],
+            },
+            health: RawHealth {
+                interval_minutes: 5,
+                min_free_disk_mb: 500,
+                max_snapshot_age_hours: 30,
+                max_outbox_backlog: 1000,
             },
             bot: RawBot {
                 departments: vec![],
@@ -123,6 +156,45 @@ section!(
         / log {
             level: String,
             keep_days: usize
+        }
+);
+section!(
+    RawSla
+        / sla {
+            enabled: bool,
+            remind_at_percent: u32,
+            low_response_minutes: u32,
+            low_resolve_minutes: u32,
+            normal_response_minutes: u32,
+            normal_resolve_minutes: u32,
+            high_response_minutes: u32,
+            high_resolve_minutes: u32,
+            critical_response_minutes: u32,
+            critical_resolve_minutes: u32
+        }
+);
+section!(
+    RawBusinessHours
+        / business_hours {
+            days: Vec<String>,
+            start: String,
+            end: String,
+            holidays: Vec<String>
+        }
+);
+section!(
+    RawReports
+        / reports {
+            digest_times: Vec<String>
+        }
+);
+section!(
+    RawHealth
+        / health {
+            interval_minutes: u32,
+            min_free_disk_mb: u64,
+            max_snapshot_age_hours: u32,
+            max_outbox_backlog: u64
         }
 );
 section!(
@@ -225,15 +297,16 @@ fn env_value(default: &toml::Value, value: &str) -> Result<toml::Value, String> 
             _ => return Err(format!("'{value}' is not true or false")),
         }),
         toml::Value::Array(_) => {
+            // Comma-separated; whole numbers stay numbers, anything else is a string.
             let items = value.split(',').map(str::trim).filter(|s| !s.is_empty());
             toml::Value::Array(
                 items
                     .map(|s| {
                         s.parse::<i64>()
                             .map(toml::Value::Integer)
-                            .map_err(|_| format!("'{s}' is not a whole number"))
+                            .unwrap_or_else(|_| toml::Value::String(s.to_string()))
                     })
-                    .collect::<Result<_, _>>()?,
+                    .collect(),
             )
         }
         _ => return Err("cannot be set from the environment".into()),
@@ -413,6 +486,23 @@ impl RawConfig {
                 "must be at most 1440 (a day)",
             ));
         }
+        let sla = self
+            .sla
+            .validate(o, self.business_hours.validate(o, timezone)?)?;
+        let mut digest_times = Vec::new();
+        for t in &self.reports.digest_times {
+            digest_times.push(
+                chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| {
+                    o.err(
+                        "reports.digest_times",
+                        format!("'{t}' is not a time like 09:00"),
+                    )
+                })?,
+            );
+        }
+        if self.health.interval_minutes == 0 || self.health.interval_minutes > 1440 {
+            return Err(o.err("health.interval_minutes", "must be from 1 to 1440"));
+        }
         if self.log.keep_days == 0 {
             return Err(o.err("log.keep_days", "must be at least 1"));
         }
@@ -453,6 +543,14 @@ impl RawConfig {
                     .collect(),
                 urgent_cooldown_minutes: self.bot.urgent_cooldown_minutes,
             },
+            sla,
+            reports: ReportsConfig { digest_times },
+            health: HealthConfig {
+                interval_minutes: self.health.interval_minutes,
+                min_free_disk_mb: self.health.min_free_disk_mb,
+                max_snapshot_age_hours: self.health.max_snapshot_age_hours,
+                max_outbox_backlog: self.health.max_outbox_backlog,
+            },
             log: LogConfig {
                 level: self.log.level,
                 keep_days: self.log.keep_days,
@@ -475,5 +573,125 @@ fn valid_token_shape(t: &str) -> bool {
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         }
         None => false,
+    }
+}
+
+impl RawBusinessHours {
+    fn validate(
+        &self,
+        o: &Origins,
+        tz: chrono_tz::Tz,
+    ) -> Result<crate::domain::sla::Calendar, ConfigError> {
+        use chrono::Weekday;
+        let mut days = Vec::new();
+        for d in &self.days {
+            let wd = match d.trim().to_lowercase().as_str() {
+                "mon" => Weekday::Mon,
+                "tue" => Weekday::Tue,
+                "wed" => Weekday::Wed,
+                "thu" => Weekday::Thu,
+                "fri" => Weekday::Fri,
+                "sat" => Weekday::Sat,
+                "sun" => Weekday::Sun,
+                other => {
+                    return Err(o.err(
+                        "business_hours.days",
+                        format!("'{other}' is not a day (mon … sun)"),
+                    ));
+                }
+            };
+            if !days.contains(&wd) {
+                days.push(wd);
+            }
+        }
+        let time = |key: &str, v: &str| {
+            chrono::NaiveTime::parse_from_str(v.trim(), "%H:%M")
+                .map_err(|_| o.err(key, format!("must be HH:MM (got '{v}')")))
+        };
+        let start = time("business_hours.start", &self.start)?;
+        let end = time("business_hours.end", &self.end)?;
+        let mut holidays = Vec::new();
+        for h in &self.holidays {
+            let d = chrono::NaiveDate::parse_from_str(h.trim(), "%Y-%m-%d").map_err(|_| {
+                o.err(
+                    "business_hours.holidays",
+                    format!("'{h}' is not a date like 2027-01-01"),
+                )
+            })?;
+            // Listing a day twice (or overlapping lists) is harmless: keep one.
+            if !holidays.contains(&d) {
+                holidays.push(d);
+            }
+        }
+        crate::domain::sla::Calendar::new(tz, days, start, end, holidays).map_err(|e| match e {
+            crate::domain::sla::CalendarError::NoWorkingDays => {
+                o.err("business_hours.days", "name at least one working day")
+            }
+            crate::domain::sla::CalendarError::EmptyDay => o.err(
+                "business_hours.end",
+                "must be later than business_hours.start",
+            ),
+        })
+    }
+}
+
+impl RawSla {
+    fn validate(
+        &self,
+        o: &Origins,
+        calendar: crate::domain::sla::Calendar,
+    ) -> Result<Option<crate::domain::sla::Policy>, ConfigError> {
+        use crate::domain::sla::Target;
+        if !(1..=100).contains(&self.remind_at_percent) {
+            return Err(o.err("sla.remind_at_percent", "must be from 1 to 100"));
+        }
+        let pairs = [
+            ("low", self.low_response_minutes, self.low_resolve_minutes),
+            (
+                "normal",
+                self.normal_response_minutes,
+                self.normal_resolve_minutes,
+            ),
+            (
+                "high",
+                self.high_response_minutes,
+                self.high_resolve_minutes,
+            ),
+            (
+                "critical",
+                self.critical_response_minutes,
+                self.critical_resolve_minutes,
+            ),
+        ];
+        let mut targets = Vec::new();
+        for (name, response, resolve) in pairs {
+            if response == 0 || resolve == 0 {
+                return Err(o.err(
+                    &format!("sla.{name}_response_minutes"),
+                    "targets must be at least 1 minute",
+                ));
+            }
+            if resolve < response {
+                return Err(o.err(
+                    &format!("sla.{name}_resolve_minutes"),
+                    "must not be shorter than the first-response target",
+                ));
+            }
+            targets.push(Target {
+                first_response_minutes: i64::from(response),
+                resolve_minutes: i64::from(resolve),
+            });
+        }
+        if !self.enabled {
+            return Ok(None);
+        }
+        Ok(Some(crate::domain::sla::Policy {
+            calendar,
+            low: targets[0],
+            normal: targets[1],
+            high: targets[2],
+            critical: targets[3],
+            remind_at: f64::from(self.remind_at_percent) / 100.0,
+        }))
     }
 }

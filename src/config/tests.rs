@@ -57,6 +57,11 @@ fn the_shipped_config_toml_parses_to_the_defaults() {
     assert_eq!(format!("{:?}", c.archive), format!("{:?}", d.archive));
     assert_eq!(format!("{:?}", c.ui), format!("{:?}", d.ui));
     assert_eq!(format!("{:?}", c.log), format!("{:?}", d.log));
+    assert_eq!(c.sla, d.sla);
+    assert_eq!(format!("{:?}", c.reports), format!("{:?}", d.reports));
+    assert_eq!(format!("{:?}", c.health), format!("{:?}", d.health));
+    assert_eq!(format!("{:?}", c.bot), format!("{:?}", d.bot));
+    assert!(c.sla.is_some());
 }
 
 #[test]
@@ -152,4 +157,49 @@ fn secrets_never_show_in_debug() {
     let dbg = format!("{c:?}");
     assert!(!dbg.contains("SECRETSECRET"), "{dbg}");
     assert_eq!(c.telegram.token.masked(), "********CRET");
+}
+
+#[test]
+fn business_hours_and_sla_are_checked() {
+    for (text, key) in [
+        (
+            "[business_hours]\ndays = [\"mon\", \"funday\"]\n",
+            "business_hours.days",
+        ),
+        ("[business_hours]\ndays = []\n", "business_hours.days"),
+        (
+            "[business_hours]\nstart = \"18:00\"\nend = \"09:00\"\n",
+            "business_hours.end",
+        ),
+        (
+            "[business_hours]\nholidays = [\"2027-02-30\"]\n",
+            "business_hours.holidays",
+        ),
+        ("[sla]\nremind_at_percent = 0\n", "sla.remind_at_percent"),
+        (
+            "[sla]\nhigh_resolve_minutes = 10\n",
+            "sla.high_resolve_minutes",
+        ),
+        (
+            "[reports]\ndigest_times = [\"25:00\"]\n",
+            "reports.digest_times",
+        ),
+        (
+            "[health]\ninterval_minutes = 0\n",
+            "health.interval_minutes",
+        ),
+    ] {
+        let e = err(text);
+        assert!(e.contains(key), "{text:?}: {e}");
+    }
+    // Overlapping holiday lists are fine.
+    let c = parse("[business_hours]\nholidays = [\"2027-01-01\", \"2027-01-01\"]\n").unwrap();
+    assert_eq!(c.sla.unwrap().calendar.holidays.len(), 1);
+    assert!(parse("[sla]\nenabled = false\n").unwrap().sla.is_none());
+    let c = parse_env(
+        "",
+        &[("HELPDESK_BUSINESS_HOURS_HOLIDAYS", "2027-01-01, 2027-01-07")],
+    )
+    .unwrap();
+    assert_eq!(c.sla.unwrap().calendar.holidays.len(), 2);
 }

@@ -19,7 +19,7 @@ pub use faq::FaqEntry;
 pub use people::{Language, Requester, Staff};
 pub use record::{
     AuditEntry, Button, CardRef, DialogRow, Direction, IdempotencyRow, Markup, Media, MessageLog,
-    OutboxMessage, OutboxRow, Session, Setting,
+    OutboxMessage, OutboxRow, Session, Setting, SlaPlan,
 };
 pub use role::{Action, Actor, Role};
 pub use stock::{MoveReason, StockItem, StockKind, StockMove};

@@ -180,3 +180,23 @@ pub struct IdempotencyRow {
     pub ticket_id: u64,
     pub at: Timestamp,
 }
+
+/// A ticket's SLA schedule and which alerts were already sent (so a restart neither repeats
+/// nor forgets one). Deleted when the ticket is resolved, closed or rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaPlan {
+    pub ticket_id: u64,
+    pub response_remind: Timestamp,
+    pub response_due: Timestamp,
+    pub resolve_remind: Timestamp,
+    pub resolve_due: Timestamp,
+    /// Bits of [`SlaPlan::RESPONSE_REMINDED`] and friends.
+    pub sent: u8,
+}
+
+impl SlaPlan {
+    pub const RESPONSE_REMINDED: u8 = 1;
+    pub const RESPONSE_BREACHED: u8 = 2;
+    pub const RESOLVE_REMINDED: u8 = 4;
+    pub const RESOLVE_BREACHED: u8 = 8;
+}

@@ -513,6 +513,10 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Співробітника {id} видалено.",
         "Staff member {id} removed.",
     ),
+    ("sla.remind_response", "⏰ Заявка {n} «{subject}»: первый ответ нужен до {due}.", "⏰ Заявка {n} «{subject}»: першу відповідь потрібно дати до {due}.", "⏰ Ticket {n} \"{subject}\": first response due by {due}."),
+    ("sla.breach_response", "🔥 Заявка {n} «{subject}»: срок первого ответа ({due}) нарушен.", "🔥 Заявка {n} «{subject}»: строк першої відповіді ({due}) порушено.", "🔥 Ticket {n} \"{subject}\": the first-response deadline ({due}) was missed."),
+    ("sla.remind_resolve", "⏰ Заявка {n} «{subject}»: решить нужно до {due}.", "⏰ Заявка {n} «{subject}»: вирішити потрібно до {due}.", "⏰ Ticket {n} \"{subject}\": resolution due by {due}."),
+    ("sla.breach_resolve", "🔥 Заявка {n} «{subject}»: срок решения ({due}) нарушен.", "🔥 Заявка {n} «{subject}»: строк вирішення ({due}) порушено.", "🔥 Ticket {n} \"{subject}\": the resolution deadline ({due}) was missed."),
 ];
 
 /// The default text for `key` in `lang`, or the key itself when unknown.

@@ -6,9 +6,10 @@
 
 mod delivery;
 mod faq;
+mod jobs;
 mod outbox;
 mod people;
-mod reports;
+pub mod reports;
 mod sessions;
 mod settings;
 mod stock;
@@ -23,6 +24,7 @@ use crate::store::{Reads, Store, StoreError, WriteTx};
 
 pub use delivery::{BroadcastProgress, fit_message};
 pub use faq::FaqImportReport;
+pub use jobs::SlaScan;
 pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
 pub use sessions::SESSION_SECONDS;
 pub use tickets::NewTicket;
@@ -79,6 +81,8 @@ pub struct ServiceConfig {
     pub default_language: Language,
     /// Whether e-mail notifications are queued.
     pub email_enabled: bool,
+    /// SLA targets; `None`: tickets get no due times.
+    pub sla: Option<crate::domain::sla::Policy>,
 }
 
 impl Default for ServiceConfig {
@@ -87,6 +91,7 @@ impl Default for ServiceConfig {
             staff_chat_id: 0,
             default_language: Language::Ru,
             email_enabled: false,
+            sla: None,
         }
     }
 }
@@ -221,6 +226,7 @@ pub(crate) mod testing {
             staff_chat_id: -100500,
             default_language: Language::En,
             email_enabled: true,
+            sla: None,
         };
         let svc = Service::new(store, clock.clone(), cfg);
         TestService {

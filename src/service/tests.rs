@@ -3,7 +3,7 @@
 
 use super::testing::{TestService, service};
 use super::*;
-use crate::store::{Reads, TicketFilter};
+use crate::store::{Reads, Store, TicketFilter};
 
 const REQ: i64 = 1001;
 
@@ -910,4 +910,227 @@ fn broadcast_queues_one_message_per_active_requester() {
         .unwrap();
     let p = t.svc.broadcast_progress(batch).unwrap();
     assert_eq!((p.total, p.pending, p.delivered, p.failed), (9, 7, 1, 1));
+}
+
+mod sla {
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::domain::sla::{Calendar, Policy, Target};
+    use chrono::{NaiveTime, TimeZone, Weekday};
+
+    fn policy() -> Policy {
+        let tz = chrono_tz::Europe::Moscow;
+        let cal = Calendar::new(
+            tz,
+            vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
+            vec![],
+        )
+        .unwrap();
+        let t = Target {
+            first_response_minutes: 60,
+            resolve_minutes: 240,
+        };
+        Policy {
+            calendar: cal,
+            low: t,
+            normal: t,
+            high: t,
+            critical: t,
+            remind_at: 0.75,
+        }
+    }
+
+    fn at(h: u32, m: u32) -> i64 {
+        // Wednesday 25 Nov 2026, Moscow time.
+        chrono_tz::Europe::Moscow
+            .with_ymd_and_hms(2026, 11, 25, h, m, 0)
+            .unwrap()
+            .timestamp()
+    }
+
+    fn open(dir: &std::path::Path, clock: Arc<FakeClock>) -> Service {
+        let cfg = ServiceConfig {
+            staff_chat_id: -100,
+            default_language: Language::Ru,
+            email_enabled: false,
+            sla: Some(policy()),
+        };
+        Service::new(Store::open(dir).unwrap(), clock, cfg)
+    }
+
+    fn alerts(svc: &Service) -> Vec<(i64, String)> {
+        svc.read()
+            .unwrap()
+            .outbox_all()
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| match r.message {
+                OutboxMessage::Telegram { chat_id, text, .. }
+                    if text.contains('⏰') || text.contains('🔥') =>
+                {
+                    Some((chat_id, text))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn due_times_reminders_and_escalations_fire_once_even_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FakeClock::new(at(10, 0)));
+        let svc = open(dir.path(), clock.clone());
+        svc.register_requester(REQ, "Иван Петров", None, None, None, None)
+            .unwrap();
+        svc.add_staff(
+            &Actor::Cli,
+            NewStaff {
+                login: "boss".into(),
+                password: "password1".into(),
+                role: Role::Admin,
+                telegram_id: Some(77),
+                display_name: None,
+            },
+        )
+        .unwrap();
+        let t = svc
+            .create_ticket(
+                &Actor::Requester { tg_id: REQ },
+                new_ticket(Category::Printer),
+            )
+            .unwrap();
+        assert_eq!(t.response_due, Some(at(11, 0)));
+        assert_eq!(t.resolve_due, Some(at(14, 0)));
+        assert_eq!(
+            svc.sla_scan().unwrap(),
+            SlaScan::default(),
+            "nothing due yet"
+        );
+        clock.set(at(10, 46));
+        assert_eq!(
+            svc.sla_scan().unwrap(),
+            SlaScan {
+                reminders: 1,
+                escalations: 0
+            }
+        );
+        assert_eq!(svc.sla_scan().unwrap(), SlaScan::default(), "sent once");
+        let a = alerts(&svc);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].0, -100, "nobody took it: the staff group is reminded");
+        // Restart: the plan and what was sent survive.
+        drop(svc);
+        let svc = open(dir.path(), clock.clone());
+        clock.set(at(11, 1));
+        assert_eq!(
+            svc.sla_scan().unwrap(),
+            SlaScan {
+                reminders: 0,
+                escalations: 1
+            }
+        );
+        let a = alerts(&svc);
+        assert!(
+            a.iter().any(|(c, t)| *c == 77 && t.contains("нарушен")),
+            "{a:?}"
+        );
+        assert_eq!(svc.sla_scan().unwrap(), SlaScan::default());
+        // Taken: the response phase is over; the resolution is still watched.
+        let boss = Actor::Staff {
+            login: "boss".into(),
+            role: Role::Admin,
+        };
+        svc.change_status(&boss, t.id, TicketAction::Take).unwrap();
+        clock.set(at(13, 16));
+        assert_eq!(
+            svc.sla_scan().unwrap(),
+            SlaScan {
+                reminders: 1,
+                escalations: 0
+            }
+        );
+        assert!(
+            alerts(&svc)
+                .iter()
+                .any(|(c, t)| *c == 77 && t.contains("решить")),
+            "the assignee is reminded"
+        );
+        // Resolved: the plan is gone, no more alerts.
+        svc.change_status(&boss, t.id, TicketAction::Resolve)
+            .unwrap();
+        clock.set(at(17, 0));
+        assert_eq!(svc.sla_scan().unwrap(), SlaScan::default());
+        assert!(svc.read().unwrap().sla_plans().unwrap().is_empty());
+    }
+
+    #[test]
+    fn downtime_past_both_thresholds_sends_only_the_breach() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FakeClock::new(at(10, 0)));
+        let svc = open(dir.path(), clock.clone());
+        svc.register_requester(REQ, "Иван Петров", None, None, None, None)
+            .unwrap();
+        svc.create_ticket(
+            &Actor::Requester { tg_id: REQ },
+            new_ticket(Category::Printer),
+        )
+        .unwrap();
+        // The server was off from 10:00 until the next morning.
+        clock.set(at(10, 0) + 86_400);
+        assert_eq!(
+            svc.sla_scan().unwrap(),
+            SlaScan {
+                reminders: 0,
+                escalations: 2
+            }
+        );
+        assert_eq!(svc.sla_scan().unwrap(), SlaScan::default());
+    }
+
+    #[test]
+    fn a_priority_change_restarts_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FakeClock::new(at(10, 0)));
+        let svc = open(dir.path(), clock.clone());
+        svc.register_requester(REQ, "Иван Петров", None, None, None, None)
+            .unwrap();
+        svc.add_staff(
+            &Actor::Cli,
+            NewStaff {
+                login: "boss".into(),
+                password: "password1".into(),
+                role: Role::Admin,
+                telegram_id: None,
+                display_name: None,
+            },
+        )
+        .unwrap();
+        let t = svc
+            .create_ticket(
+                &Actor::Requester { tg_id: REQ },
+                new_ticket(Category::Printer),
+            )
+            .unwrap();
+        clock.set(at(12, 0));
+        let t2 = svc
+            .set_priority(
+                &Actor::Staff {
+                    login: "boss".into(),
+                    role: Role::Admin,
+                },
+                t.id,
+                Priority::High,
+            )
+            .unwrap();
+        assert_eq!(t2.response_due, Some(at(13, 0)));
+        assert_eq!(t2.resolve_due, Some(at(16, 0)));
+    }
 }

@@ -94,7 +94,7 @@ impl Service {
             });
         }
         let id = tx.next_id(crate::store::Seq::Ticket)?;
-        let ticket = Ticket {
+        let mut ticket = Ticket {
             id,
             requester: new.requester,
             requester_name,
@@ -117,6 +117,7 @@ impl Service {
             rejection_reason: None,
             rating: None,
         };
+        self.plan_sla(&mut tx, &mut ticket, now, false)?;
         tx.put_ticket(&ticket)?;
         if let Some(key) = new.idempotency_key {
             tx.put_idempotency(&IdempotencyRow {
@@ -205,6 +206,14 @@ impl Service {
         }
         t.status = to;
         t.updated_at = now;
+        match to {
+            TicketStatus::Resolved | TicketStatus::Closed | TicketStatus::Rejected => {
+                tx.delete_sla_plan(id)?;
+            }
+            // A reopened ticket gets a fresh resolution target from now.
+            TicketStatus::Reopened => self.plan_sla(&mut tx, &mut t, now, true)?,
+            _ => {}
+        }
         tx.put_ticket(&t)?;
         if from != to {
             tx.add_event(
@@ -427,6 +436,11 @@ impl Service {
         }
         t.priority = priority;
         t.updated_at = now;
+        if t.status.is_open() {
+            // New targets count from the change.
+            let responded = t.first_response_at.is_some();
+            self.plan_sla(&mut tx, &mut t, now, responded)?;
+        }
         tx.put_ticket(&t)?;
         tx.add_event(
             id,
@@ -565,6 +579,42 @@ impl Service {
                 Some(t.id),
             )?;
         }
+        Ok(())
+    }
+}
+
+impl Service {
+    /// Sets a ticket's due times from the SLA policy, counted from `now`, and (re)writes its
+    /// SLA plan. `responded`: the first response already happened, so only the resolution
+    /// target is watched.
+    fn plan_sla(
+        &self,
+        tx: &mut WriteTx,
+        t: &mut Ticket,
+        now: Timestamp,
+        responded: bool,
+    ) -> Result<()> {
+        let Some(policy) = &self.config().sla else {
+            return Ok(());
+        };
+        let due = policy.due(now, t.priority);
+        if !responded {
+            t.response_due = Some(due.response_due);
+        }
+        t.resolve_due = Some(due.resolve_due);
+        let sent = if responded {
+            SlaPlan::RESPONSE_REMINDED | SlaPlan::RESPONSE_BREACHED
+        } else {
+            0
+        };
+        tx.put_sla_plan(&SlaPlan {
+            ticket_id: t.id,
+            response_remind: due.response_remind,
+            response_due: due.response_due,
+            resolve_remind: due.resolve_remind,
+            resolve_due: due.resolve_due,
+            sent,
+        })?;
         Ok(())
     }
 }

@@ -292,7 +292,11 @@ impl TicketFilter {
 }
 
 fn text_matches(t: &Ticket, q: &str) -> bool {
-    let hay = format!("#{} {} {} {}", t.id, t.subject, t.description, t.requester_name).to_lowercase();
+    let hay = format!(
+        "#{} {} {} {}",
+        t.id, t.subject, t.description, t.requester_name
+    )
+    .to_lowercase();
     q.to_lowercase().split_whitespace().all(|w| hay.contains(w))
 }
 
@@ -570,6 +574,15 @@ pub trait Reads: TableSource {
             .map(|v| v.value()))
     }
 
+    fn sla_plan(&self, ticket_id: u64) -> Result<Option<SlaPlan>> {
+        get_rec(&self.table(SLA)?, "sla", ticket_id)
+    }
+
+    /// Every SLA plan (one per open ticket with targets).
+    fn sla_plans(&self) -> Result<Vec<SlaPlan>> {
+        all_recs(&self.table(SLA)?, "sla")
+    }
+
     fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRow>> {
         get_rec(&self.table(IDEMPOTENCY)?, "idempotency", key)
     }
@@ -610,6 +623,7 @@ pub trait Reads: TableSource {
             "dialogs" => self.table(DIALOGS)?.len()?,
             "ticket_cards" => self.table(TICKET_CARDS)?.len()?,
             "idempotency" => self.table(IDEMPOTENCY)?.len()?,
+            "sla" => self.table(SLA)?.len()?,
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         })
     }
@@ -884,6 +898,17 @@ impl WriteTx {
         index_card(&self.txn, c)
     }
 
+    pub fn put_sla_plan(&mut self, p: &SlaPlan) -> Result<()> {
+        self.txn
+            .open_table(SLA)?
+            .insert(p.ticket_id, codec::encode(p).as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_sla_plan(&mut self, ticket_id: u64) -> Result<bool> {
+        Ok(self.txn.open_table(SLA)?.remove(ticket_id)?.is_some())
+    }
+
     pub fn put_idempotency(&mut self, r: &IdempotencyRow) -> Result<()> {
         self.txn
             .open_table(IDEMPOTENCY)?
@@ -950,6 +975,7 @@ pub const ARCHIVED_TABLES: &[&str] = &[
     "dialogs",
     "ticket_cards",
     "idempotency",
+    "sla",
 ];
 
 /// A `meta` row as it appears in an archive.
@@ -1029,6 +1055,7 @@ impl ReadTx {
             "idempotency" => {
                 export_recs::<IdempotencyRow, _>(&self.table(IDEMPOTENCY)?, "idempotency", out)
             }
+            "sla" => export_recs::<SlaPlan, _>(&self.table(SLA)?, "sla", out),
             other => Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
     }
@@ -1105,6 +1132,7 @@ impl WriteTx {
             "dialogs" => load!(DIALOGS, DialogRow, |r| r.chat_id),
             "ticket_cards" => load!(TICKET_CARDS, CardRef, |r| r.ticket_id),
             "idempotency" => load!(IDEMPOTENCY, IdempotencyRow, |r| r.key.as_str()),
+            "sla" => load!(SLA, SlaPlan, |r| r.ticket_id),
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
         Ok(n - first_line)
