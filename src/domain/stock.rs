@@ -122,7 +122,12 @@ pub enum StockError {
     NoteRequired,
     #[error("a balance cannot be negative")]
     NegativeBalance,
+    #[error("the quantity is too large (at most {MAX_MOVE})")]
+    TooLarge,
 }
+
+/// Largest quantity one movement may carry (and largest balance an import may set).
+pub const MAX_MOVE: i64 = 1_000_000;
 
 /// The signed delta a movement applies, checking the rules for its reason.
 ///
@@ -134,6 +139,9 @@ pub fn movement_delta(
     amount: i64,
     note: &str,
 ) -> Result<i64, StockError> {
+    if amount.abs() > MAX_MOVE || current.abs() > MAX_MOVE * 100 {
+        return Err(StockError::TooLarge);
+    }
     match reason {
         MoveReason::Receipt => {
             if amount <= 0 {

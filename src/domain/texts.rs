@@ -517,6 +517,11 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ("sla.breach_response", "🔥 Заявка {n} «{subject}»: срок первого ответа ({due}) нарушен.", "🔥 Заявка {n} «{subject}»: строк першої відповіді ({due}) порушено.", "🔥 Ticket {n} \"{subject}\": the first-response deadline ({due}) was missed."),
     ("sla.remind_resolve", "⏰ Заявка {n} «{subject}»: решить нужно до {due}.", "⏰ Заявка {n} «{subject}»: вирішити потрібно до {due}.", "⏰ Ticket {n} \"{subject}\": resolution due by {due}."),
     ("sla.breach_resolve", "🔥 Заявка {n} «{subject}»: срок решения ({due}) нарушен.", "🔥 Заявка {n} «{subject}»: строк вирішення ({due}) порушено.", "🔥 Ticket {n} \"{subject}\": the resolution deadline ({due}) was missed."),
+    ("alert.snapshot_failed", "❗ Не удалось создать архив ({kind}): {error}", "❗ Не вдалося створити архів ({kind}): {error}", "❗ The {kind} snapshot failed: {error}"),
+    ("alert.health_fail", "❗ Проверка «{check}» не прошла: {detail}", "❗ Перевірка «{check}» не пройшла: {detail}", "❗ Health check \"{check}\" failed: {detail}"),
+    ("alert.health_ok", "✅ Проверка «{check}» снова в порядке.", "✅ Перевірка «{check}» знову в порядку.", "✅ Health check \"{check}\" is fine again."),
+    ("alert.low_stock", "📉 Склад: «{name}» ({sku}) — осталось {qty}, минимум {min}.", "📉 Склад: «{name}» ({sku}) — залишилось {qty}, мінімум {min}.", "📉 Stock: \"{name}\" ({sku}) is down to {qty}, minimum {min}."),
+    ("digest", "📊 Сводка на {date}\nОткрыто: {open} (новых {new}, в работе {in_progress})\nПросрочено: {overdue}\nВчера: создано {created}, решено {resolved}\nМало на складе: {low}", "📊 Зведення на {date}\nВідкрито: {open} (нових {new}, в роботі {in_progress})\nПрострочено: {overdue}\nУчора: створено {created}, вирішено {resolved}\nМало на складі: {low}", "📊 Digest for {date}\nOpen: {open} (new {new}, in progress {in_progress})\nOverdue: {overdue}\nYesterday: {created} created, {resolved} resolved\nLow stock: {low}"),
 ];
 
 /// The default text for `key` in `lang`, or the key itself when unknown.

@@ -182,3 +182,158 @@ fn due_bits(
     }
     out
 }
+
+impl Service {
+    /// A scheduler bookkeeping value (`job.<key>` setting).
+    pub fn job_state(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.read()?.setting(&format!("job.{key}"))?.map(|s| s.value))
+    }
+
+    /// Records a scheduler bookkeeping value.
+    pub fn set_job_state(&self, key: &str, value: &str) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.write()?;
+        tx.put_setting(&Setting { key: format!("job.{key}"), value: value.to_string(), updated_at: now })?;
+        self.commit(tx)?;
+        Ok(())
+    }
+
+    /// Queues an alert to every superadmin with a linked Telegram account (and by e-mail when
+    /// they gave one and e-mail is on), in their language.
+    pub fn alert_superadmins(&self, key: &str, args: &[(&str, &str)]) -> Result<usize> {
+        let now = self.now();
+        let mut tx = self.write()?;
+        let n = self.queue_alert(&mut tx, |s| s.role == Role::Superadmin, key, args, now)?;
+        tx.add_audit(now, &Actor::System, "alert", key.to_string(), args.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))?;
+        self.commit(tx)?;
+        Ok(n)
+    }
+
+    /// Queues text `key` to the enabled staff accounts `who` selects; returns how many.
+    pub(super) fn queue_alert(
+        &self,
+        tx: &mut WriteTx,
+        who: impl Fn(&Staff) -> bool,
+        key: &str,
+        args: &[(&str, &str)],
+        now: Timestamp,
+    ) -> Result<usize> {
+        let mut n = 0;
+        for s in tx.staff_all()?.into_iter().filter(|s| !s.disabled && who(s)) {
+            let text = render(&self.text(tx, s.language, key)?, args);
+            if let Some(chat_id) = s.telegram_id {
+                tx.add_outbox(
+                    now,
+                    OutboxMessage::Telegram { chat_id, text: text.clone(), markup: Markup::None, thread_id: None, reply_to: None, media: None },
+                    None,
+                )?;
+                n += 1;
+            }
+            if let (true, Some(to)) = (self.config().email_enabled, s.email.clone()) {
+                let subject: String = text.lines().next().unwrap_or("helpdesk").chars().take(120).collect();
+                tx.add_outbox(now, OutboxMessage::Email { to, subject, text, html: None }, None)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Records a health check's result; when it changed, alerts the superadmins (once on
+    /// failure, once on recovery). Returns true when it changed.
+    pub fn record_health(&self, check: &str, ok: bool, detail: &str) -> Result<bool> {
+        let key = format!("health.{check}");
+        let before = self.read()?.setting(&key)?.map(|s| s.value);
+        let was_ok = before.as_deref().is_none_or(|v| v == "ok");
+        if was_ok == ok {
+            return Ok(false);
+        }
+        let now = self.now();
+        let mut tx = self.write()?;
+        let value = if ok { "ok".to_string() } else { format!("fail: {detail}") };
+        tx.put_setting(&Setting { key, value, updated_at: now })?;
+        let text = if ok { "alert.health_ok" } else { "alert.health_fail" };
+        self.queue_alert(&mut tx, |s| s.role == Role::Superadmin, text, &[("check", check), ("detail", detail)], now)?;
+        tx.add_audit(now, &Actor::System, if ok { "health.ok" } else { "health.fail" }, check.to_string(), detail.to_string())?;
+        self.commit(tx)?;
+        Ok(true)
+    }
+
+    /// Health checks currently failing: (check, detail).
+    pub fn failing_health(&self) -> Result<Vec<(String, String)>> {
+        let tx = self.read()?;
+        let mut out = Vec::new();
+        for check in HEALTH_CHECKS {
+            if let Some(s) = tx.setting(&format!("health.{check}"))?
+                && let Some(detail) = s.value.strip_prefix("fail: ")
+            {
+                out.push((check.to_string(), detail.to_string()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a staff account gets the daily digest.
+    pub fn digest_subscribed(&self, login: &str) -> Result<bool> {
+        Ok(self.read()?.setting(&format!("digest.{login}"))?.is_some_and(|s| s.value == "1"))
+    }
+
+    /// Subscribes a staff account to the daily digest or unsubscribes it (oneself, or admins
+    /// for anyone).
+    pub fn set_digest_subscription(&self, actor: &Actor, login: &str, on: bool) -> Result<()> {
+        if !matches!(actor, Actor::Staff { login: me, .. } if me == login) {
+            require(actor, Action::ManageStaff, None)?;
+        }
+        let now = self.now();
+        let mut tx = self.write()?;
+        if tx.staff(login)?.is_none() {
+            return Err(ServiceError::NotFound(format!("staff account '{login}'")));
+        }
+        tx.put_setting(&Setting { key: format!("digest.{login}"), value: if on { "1" } else { "0" }.into(), updated_at: now })?;
+        tx.add_audit(now, actor, if on { "digest.subscribe" } else { "digest.unsubscribe" }, format!("staff:{login}"), String::new())?;
+        self.commit(tx)?;
+        Ok(())
+    }
+
+    /// Queues the digest (open and overdue tickets, yesterday's figures, low stock) to every
+    /// subscribed staff member; `date` is the local date shown, `yesterday` the UTC range of
+    /// the previous local day.
+    pub fn send_digest(&self, date: &str, yesterday: (Timestamp, Timestamp)) -> Result<usize> {
+        let now = self.now();
+        let mut tx = self.write()?;
+        let counts: std::collections::HashMap<TicketStatus, u64> = tx.ticket_status_counts()?.into_iter().collect();
+        let open: u64 = counts.iter().filter(|(s, _)| s.is_open()).map(|(_, n)| n).sum();
+        let open_filter = crate::store::TicketFilter {
+            statuses: TicketStatus::ALL.into_iter().filter(|s| s.is_open()).collect(),
+            ..Default::default()
+        };
+        let overdue = tx.tickets(&open_filter, 0, 100_000)?.tickets.iter().filter(|t| t.resolve_due.is_some_and(|d| d < now)).count();
+        let changed = tx.tickets_updated_between(yesterday.0, yesterday.1)?;
+        let created = changed.iter().filter(|t| (yesterday.0..yesterday.1).contains(&t.created_at)).count();
+        let resolved = changed.iter().filter(|t| t.resolved_at.is_some_and(|r| (yesterday.0..yesterday.1).contains(&r))).count();
+        let low: Vec<String> = tx.stock_items()?.into_iter().filter(|i| i.is_low()).map(|i| format!("{} ({})", i.name, i.quantity)).collect();
+        let subscribed: Vec<String> = tx
+            .staff_all()?
+            .into_iter()
+            .filter(|s| tx.setting(&format!("digest.{}", s.login)).ok().flatten().is_some_and(|v| v.value == "1"))
+            .map(|s| s.login)
+            .collect();
+        let args_owned = [
+            ("date", date.to_string()),
+            ("open", open.to_string()),
+            ("new", counts.get(&TicketStatus::New).copied().unwrap_or(0).to_string()),
+            ("in_progress", counts.get(&TicketStatus::InProgress).copied().unwrap_or(0).to_string()),
+            ("overdue", overdue.to_string()),
+            ("created", created.to_string()),
+            ("resolved", resolved.to_string()),
+            ("low", if low.is_empty() { "—".to_string() } else { low.join(", ") }),
+        ];
+        let args: Vec<(&str, &str)> = args_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let n = self.queue_alert(&mut tx, |s| subscribed.contains(&s.login), "digest", &args, now)?;
+        tx.add_audit(now, &Actor::System, "digest.send", date.to_string(), format!("{n} messages"))?;
+        self.commit(tx)?;
+        Ok(n)
+    }
+}
+
+/// The health checks, by name.
+pub const HEALTH_CHECKS: &[&str] = &["disk", "database", "snapshot", "telegram", "outbox", "smtp"];

@@ -24,7 +24,7 @@ use crate::store::{Reads, Store, StoreError, WriteTx};
 
 pub use delivery::{BroadcastProgress, fit_message};
 pub use faq::FaqImportReport;
-pub use jobs::SlaScan;
+pub use jobs::{HEALTH_CHECKS, SlaScan};
 pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
 pub use sessions::SESSION_SECONDS;
 pub use tickets::NewTicket;

@@ -407,3 +407,518 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// How many enabled superadmins there are.
+fn enabled_superadmins(tx: &impl Reads) -> Result<usize> {
+    Ok(tx
+        .staff_all()?
+        .iter()
+        .filter(|s| s.role == Role::Superadmin && !s.disabled)
+        .count())
+}
+
+impl Service {
+    /// Staff set (or clear, with `None` or an empty text) a requester's department.
+    pub fn set_requester_department(
+        &self,
+        actor: &Actor,
+        tg_id: i64,
+        department: Option<&str>,
+    ) -> Result<Requester> {
+        require(actor, Action::ManageRequesters, None)?;
+        let department = department
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| validate::text("department", d, 1, 100))
+            .transpose()?;
+        self.update_requester(actor, tg_id, "requester.department", |r| {
+            r.department = department
+        })
+    }
+
+    /// Changes a staff account's role. Only superadmins give or take the superadmin role, and
+    /// the last enabled superadmin keeps it.
+    pub fn set_staff_role(&self, actor: &Actor, login: &str, role: Role) -> Result<Staff> {
+        require(actor, Action::ManageStaff, None)?;
+        if !role.is_staff() {
+            return Err(ValidationError::new(
+                "role",
+                "must be operator, storekeeper, admin or superadmin",
+            )
+            .into());
+        }
+        if role == Role::Superadmin {
+            require(actor, Action::ManageSuperadmins, None)?;
+        }
+        let now = self.now();
+        let mut tx = self.write()?;
+        let mut target = tx
+            .staff(login)?
+            .ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
+        if target.role == role {
+            return Ok(target);
+        }
+        if target.role == Role::Superadmin {
+            require(actor, Action::ManageSuperadmins, None)?;
+            if !target.disabled && enabled_superadmins(&tx)? <= 1 {
+                return Err(ServiceError::Conflict(
+                    "the last superadmin cannot lose the role".into(),
+                ));
+            }
+        }
+        let from = target.role;
+        target.role = role;
+        tx.put_staff(&target)?;
+        tx.add_audit(
+            now,
+            actor,
+            "staff.role",
+            format!("staff:{}", target.login),
+            format!("{from} -> {role}"),
+        )?;
+        self.commit(tx)?;
+        Ok(target)
+    }
+
+    /// Disables or enables a staff account (a disabled account cannot sign in and its sessions
+    /// stop working). Nobody disables themselves; only superadmins touch superadmins; the last
+    /// enabled superadmin stays enabled.
+    pub fn set_staff_disabled(&self, actor: &Actor, login: &str, disabled: bool) -> Result<Staff> {
+        require(actor, Action::ManageStaff, None)?;
+        if disabled
+            && let Actor::Staff { login: me, .. } = actor
+            && me == login
+        {
+            return Err(ServiceError::Conflict(
+                "you cannot disable your own account".into(),
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.write()?;
+        let mut target = tx
+            .staff(login)?
+            .ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
+        if target.role == Role::Superadmin {
+            require(actor, Action::ManageSuperadmins, None)?;
+        }
+        if target.disabled == disabled {
+            return Ok(target);
+        }
+        if disabled && target.role == Role::Superadmin && enabled_superadmins(&tx)? <= 1 {
+            return Err(ServiceError::Conflict(
+                "the last superadmin cannot be disabled".into(),
+            ));
+        }
+        target.disabled = disabled;
+        tx.put_staff(&target)?;
+        tx.add_audit(
+            now,
+            actor,
+            if disabled {
+                "staff.disable"
+            } else {
+                "staff.enable"
+            },
+            format!("staff:{}", target.login),
+            String::new(),
+        )?;
+        self.commit(tx)?;
+        Ok(target)
+    }
+
+    /// Links a Telegram user id to a staff account, or unlinks it with `None`. An id linked to
+    /// another account is refused; only superadmins touch superadmin accounts.
+    pub fn set_staff_telegram(
+        &self,
+        actor: &Actor,
+        login: &str,
+        telegram_id: Option<i64>,
+    ) -> Result<Staff> {
+        require(actor, Action::ManageStaff, None)?;
+        if let Some(id) = telegram_id
+            && id <= 0
+        {
+            return Err(
+                ValidationError::new("telegram_id", "must be a positive Telegram user id").into(),
+            );
+        }
+        let now = self.now();
+        let mut tx = self.write()?;
+        let mut target = tx
+            .staff(login)?
+            .ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
+        if target.role == Role::Superadmin {
+            require(actor, Action::ManageSuperadmins, None)?;
+        }
+        if target.telegram_id == telegram_id {
+            return Ok(target);
+        }
+        if let Some(id) = telegram_id
+            && let Some(other) = tx.staff_by_telegram(id)?
+            && other.login != target.login
+        {
+            return Err(ServiceError::Conflict(format!(
+                "Telegram id {id} is already linked to '{}'",
+                other.login
+            )));
+        }
+        target.telegram_id = telegram_id;
+        tx.put_staff(&target)?;
+        tx.add_audit(
+            now,
+            actor,
+            if telegram_id.is_some() {
+                "staff.telegram_link"
+            } else {
+                "staff.telegram_unlink"
+            },
+            format!("staff:{}", target.login),
+            telegram_id.map(|id| id.to_string()).unwrap_or_default(),
+        )?;
+        self.commit(tx)?;
+        Ok(target)
+    }
+
+    /// A staff member changes their own password; the current one is required. A wrong
+    /// current password is an `invalid` error naming the field `current`.
+    ///
+    /// Other sessions of the account are not ended yet: the store has no query of sessions by
+    /// login.
+    pub fn change_password(&self, login: &str, current: &str, new: &str) -> Result<Staff> {
+        validate::password(new).map_err(|e| ValidationError::new("new", e.problem))?;
+        let now = self.now();
+        let existing = self
+            .read()?
+            .staff(login)?
+            .filter(|s| !s.disabled)
+            .ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
+        if !verify_password(&existing.password_hash, current) {
+            return Err(ValidationError::new("current", "the current password is wrong").into());
+        }
+        let password_hash = hash_password(new)?;
+        let mut tx = self.write()?;
+        let mut staff = tx
+            .staff(login)?
+            .filter(|s| !s.disabled)
+            .ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
+        if staff.password_hash != existing.password_hash {
+            return Err(ServiceError::Conflict(
+                "the password was changed meanwhile; try again".into(),
+            ));
+        }
+        staff.password_hash = password_hash;
+        tx.put_staff(&staff)?;
+        // Every session of the account ends; the panel signs the person in afresh.
+        tx.delete_sessions_of(&staff.login)?;
+        let actor = Actor::Staff {
+            login: staff.login.clone(),
+            role: staff.role,
+        };
+        tx.add_audit(
+            now,
+            &actor,
+            "staff.password",
+            format!("staff:{}", staff.login),
+            String::new(),
+        )?;
+        self.commit(tx)?;
+        Ok(staff)
+    }
+}
+
+#[cfg(test)]
+mod panel_tests {
+    use super::*;
+    use crate::service::testing::{TestService, service};
+
+    fn staff(login: &str, role: Role) -> Actor {
+        Actor::Staff {
+            login: login.into(),
+            role,
+        }
+    }
+
+    fn add(t: &TestService, login: &str, role: Role, tg: Option<i64>) {
+        t.svc
+            .add_staff(
+                &Actor::Cli,
+                NewStaff {
+                    login: login.into(),
+                    password: "password1".into(),
+                    role,
+                    telegram_id: tg,
+                    display_name: None,
+                },
+            )
+            .unwrap();
+    }
+
+    /// A service with superadmin `root`, admin `anna`, operator `olga`, storekeeper `petr`
+    /// and requester 1001.
+    fn setup() -> TestService {
+        let t = service();
+        add(&t, "root", Role::Superadmin, Some(500));
+        add(&t, "anna", Role::Admin, None);
+        add(&t, "olga", Role::Operator, Some(700));
+        add(&t, "petr", Role::Storekeeper, None);
+        t.svc
+            .register_requester(1001, "Иван", None, Some("Бухгалтерия"), None, None)
+            .unwrap();
+        t
+    }
+
+    /// Every table's row count and every staff and requester record, to show that a refused
+    /// call wrote nothing.
+    fn snapshot(svc: &Service) -> (Vec<(&'static str, u64)>, Vec<Staff>, Vec<Requester>) {
+        let tx = svc.read().unwrap();
+        (
+            tx.table_counts().unwrap(),
+            tx.staff_all().unwrap(),
+            tx.requesters().unwrap(),
+        )
+    }
+
+    #[track_caller]
+    fn refused<T: std::fmt::Debug>(t: &TestService, kind: &str, f: impl FnOnce() -> Result<T>) {
+        let before = snapshot(&t.svc);
+        let e = f().unwrap_err();
+        assert_eq!(e.kind(), kind, "{e}");
+        assert_eq!(snapshot(&t.svc), before, "a refused call wrote something");
+    }
+
+    fn last_audit(svc: &Service) -> AuditEntry {
+        svc.read().unwrap().audit_recent(1).unwrap().remove(0)
+    }
+
+    #[test]
+    fn department_is_set_and_cleared_by_requester_managers_only() {
+        let t = setup();
+        let anna = staff("anna", Role::Admin);
+        let r = t
+            .svc
+            .set_requester_department(&anna, 1001, Some("  Склад "))
+            .unwrap();
+        assert_eq!(r.department.as_deref(), Some("Склад"));
+        assert_eq!(last_audit(&t.svc).action, "requester.department");
+        let r = t
+            .svc
+            .set_requester_department(&anna, 1001, Some(" "))
+            .unwrap();
+        assert_eq!(r.department, None);
+        t.svc
+            .set_requester_department(&anna, 1001, Some("Склад"))
+            .unwrap();
+        let r = t.svc.set_requester_department(&anna, 1001, None).unwrap();
+        assert_eq!(r.department, None);
+
+        refused(&t, "forbidden", || {
+            t.svc
+                .set_requester_department(&staff("olga", Role::Operator), 1001, Some("X"))
+        });
+        refused(&t, "invalid", || {
+            t.svc
+                .set_requester_department(&anna, 1001, Some(&"x".repeat(101)))
+        });
+        refused(&t, "not_found", || {
+            t.svc.set_requester_department(&anna, 9999, Some("X"))
+        });
+    }
+
+    #[test]
+    fn role_changes_follow_the_superadmin_rules() {
+        let t = setup();
+        let anna = staff("anna", Role::Admin);
+        let root = staff("root", Role::Superadmin);
+        let s = t
+            .svc
+            .set_staff_role(&anna, "olga", Role::Storekeeper)
+            .unwrap();
+        assert_eq!(s.role, Role::Storekeeper);
+        let a = last_audit(&t.svc);
+        assert_eq!(
+            (a.action.as_str(), a.target.as_str(), a.detail.as_str()),
+            ("staff.role", "staff:olga", "operator -> storekeeper")
+        );
+        // Admins neither give nor take the superadmin role.
+        refused(&t, "forbidden", || {
+            t.svc.set_staff_role(&anna, "olga", Role::Superadmin)
+        });
+        refused(&t, "forbidden", || {
+            t.svc.set_staff_role(&anna, "root", Role::Operator)
+        });
+        refused(&t, "forbidden", || {
+            t.svc
+                .set_staff_role(&staff("olga", Role::Operator), "petr", Role::Admin)
+        });
+        refused(&t, "invalid", || {
+            t.svc.set_staff_role(&root, "olga", Role::User)
+        });
+        refused(&t, "not_found", || {
+            t.svc.set_staff_role(&root, "ghost", Role::Admin)
+        });
+        // The last enabled superadmin keeps the role, even when they ask themselves.
+        refused(&t, "conflict", || {
+            t.svc.set_staff_role(&root, "root", Role::Admin)
+        });
+        // With a second superadmin the first may step down.
+        t.svc
+            .set_staff_role(&root, "anna", Role::Superadmin)
+            .unwrap();
+        t.svc.set_staff_role(&root, "root", Role::Admin).unwrap();
+        let anna_super = staff("anna", Role::Superadmin);
+        refused(&t, "conflict", || {
+            t.svc.set_staff_role(&anna_super, "anna", Role::Operator)
+        });
+        // A disabled superadmin does not count as the other one.
+        t.svc
+            .set_staff_role(&anna_super, "root", Role::Superadmin)
+            .unwrap();
+        t.svc.set_staff_disabled(&anna_super, "root", true).unwrap();
+        refused(&t, "conflict", || {
+            t.svc.set_staff_role(&anna_super, "anna", Role::Admin)
+        });
+        // Same role: nothing to do, nothing written.
+        let before = snapshot(&t.svc);
+        t.svc
+            .set_staff_role(&anna_super, "petr", Role::Storekeeper)
+            .unwrap();
+        assert_eq!(snapshot(&t.svc), before);
+    }
+
+    #[test]
+    fn disabling_refuses_oneself_and_the_last_superadmin() {
+        let t = setup();
+        let anna = staff("anna", Role::Admin);
+        let root = staff("root", Role::Superadmin);
+        let s = t.svc.set_staff_disabled(&anna, "olga", true).unwrap();
+        assert!(s.disabled);
+        assert_eq!(last_audit(&t.svc).action, "staff.disable");
+        assert!(t.svc.check_password("olga", "password1").unwrap().is_none());
+        let s = t.svc.set_staff_disabled(&anna, "olga", false).unwrap();
+        assert!(!s.disabled);
+        assert_eq!(last_audit(&t.svc).action, "staff.enable");
+        assert!(t.svc.check_password("olga", "password1").unwrap().is_some());
+
+        refused(&t, "conflict", || {
+            t.svc.set_staff_disabled(&anna, "anna", true)
+        });
+        refused(&t, "conflict", || {
+            t.svc.set_staff_disabled(&root, "root", true)
+        });
+        refused(&t, "forbidden", || {
+            t.svc.set_staff_disabled(&anna, "root", true)
+        });
+        refused(&t, "forbidden", || {
+            t.svc
+                .set_staff_disabled(&staff("petr", Role::Storekeeper), "olga", true)
+        });
+        refused(&t, "not_found", || {
+            t.svc.set_staff_disabled(&anna, "ghost", true)
+        });
+        // The CLI (acting as superadmin) cannot disable the only superadmin either.
+        refused(&t, "conflict", || {
+            t.svc.set_staff_disabled(&Actor::Cli, "root", true)
+        });
+        add(&t, "boss", Role::Superadmin, None);
+        t.svc.set_staff_disabled(&root, "boss", true).unwrap();
+        refused(&t, "conflict", || {
+            t.svc.set_staff_disabled(&Actor::Cli, "root", true)
+        });
+        t.svc.set_staff_disabled(&root, "boss", false).unwrap();
+        t.svc.set_staff_disabled(&Actor::Cli, "root", true).unwrap();
+    }
+
+    #[test]
+    fn telegram_links_are_unique() {
+        let t = setup();
+        let anna = staff("anna", Role::Admin);
+        let s = t.svc.set_staff_telegram(&anna, "petr", Some(800)).unwrap();
+        assert_eq!(s.telegram_id, Some(800));
+        assert_eq!(last_audit(&t.svc).action, "staff.telegram_link");
+        assert_eq!(
+            t.svc
+                .read()
+                .unwrap()
+                .staff_by_telegram(800)
+                .unwrap()
+                .unwrap()
+                .login,
+            "petr"
+        );
+        // Linking the same id again changes nothing.
+        let before = snapshot(&t.svc);
+        t.svc.set_staff_telegram(&anna, "petr", Some(800)).unwrap();
+        assert_eq!(snapshot(&t.svc), before);
+        let s = t.svc.set_staff_telegram(&anna, "petr", None).unwrap();
+        assert_eq!(s.telegram_id, None);
+        assert_eq!(last_audit(&t.svc).action, "staff.telegram_unlink");
+
+        refused(&t, "conflict", || {
+            t.svc.set_staff_telegram(&anna, "petr", Some(700))
+        });
+        refused(&t, "invalid", || {
+            t.svc.set_staff_telegram(&anna, "petr", Some(0))
+        });
+        refused(&t, "invalid", || {
+            t.svc.set_staff_telegram(&anna, "petr", Some(-5))
+        });
+        refused(&t, "forbidden", || {
+            t.svc.set_staff_telegram(&anna, "root", Some(900))
+        });
+        refused(&t, "forbidden", || {
+            t.svc
+                .set_staff_telegram(&staff("olga", Role::Operator), "olga", None)
+        });
+        refused(&t, "not_found", || {
+            t.svc.set_staff_telegram(&anna, "ghost", Some(900))
+        });
+        t.svc
+            .set_staff_telegram(&staff("root", Role::Superadmin), "root", Some(501))
+            .unwrap();
+    }
+
+    #[test]
+    fn password_change_needs_the_current_password() {
+        let t = setup();
+        let s = t
+            .svc
+            .change_password("olga", "password1", "new password")
+            .unwrap();
+        assert!(!s.password_hash.contains("new password"));
+        assert_eq!(last_audit(&t.svc).action, "staff.password");
+        assert_eq!(last_audit(&t.svc).actor, staff("olga", Role::Operator));
+        assert!(t.svc.check_password("olga", "password1").unwrap().is_none());
+        assert!(
+            t.svc
+                .check_password("olga", "new password")
+                .unwrap()
+                .is_some()
+        );
+
+        let e = t.svc.change_password("olga", "password1", "other password");
+        assert!(
+            matches!(&e, Err(ServiceError::Invalid(v)) if v.field == "current"),
+            "{e:?}"
+        );
+        refused(&t, "invalid", || {
+            t.svc.change_password("olga", "password1", "other password")
+        });
+        refused(&t, "invalid", || {
+            t.svc.change_password("olga", "new password", "short")
+        });
+        refused(&t, "invalid", || {
+            t.svc
+                .change_password("olga", "new password", &"x".repeat(257))
+        });
+        refused(&t, "not_found", || {
+            t.svc.change_password("ghost", "password1", "new password")
+        });
+        t.svc
+            .set_staff_disabled(&staff("anna", Role::Admin), "olga", true)
+            .unwrap();
+        refused(&t, "not_found", || {
+            t.svc
+                .change_password("olga", "new password", "third password")
+        });
+    }
+}

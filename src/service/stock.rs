@@ -84,9 +84,21 @@ impl Service {
             return Err(ServiceError::NotFound(format!("ticket #{id}")));
         }
         let delta = movement_delta(reason, item.quantity, amount, &note)?;
+        let was_low = item.is_low();
         item.quantity += delta;
         item.updated_at = now;
         tx.put_stock_item(&item)?;
+        // Once per crossing below the minimum: tell the storekeepers (and admins).
+        if !was_low && item.is_low() {
+            let (qty, min) = (item.quantity.to_string(), item.min_level.to_string());
+            self.queue_alert(
+                &mut tx,
+                |s| matches!(s.role, Role::Storekeeper | Role::Admin | Role::Superadmin),
+                "alert.low_stock",
+                &[("name", &item.name), ("sku", &item.sku), ("qty", &qty), ("min", &min)],
+                now,
+            )?;
+        }
         let m = tx.add_stock_move(StockMove {
             id: 0,
             at: now,
@@ -107,5 +119,153 @@ impl Service {
         )?;
         self.commit(tx)?;
         Ok(m)
+    }
+}
+
+/// Most stock movements scanned, newest first, for a forecast or one item's history (until
+/// the store has a query of movements by SKU and time).
+const MOVES_SCAN: usize = 200_000;
+
+impl Service {
+    /// Calls `keep` on stock movements from the newest back, reading more as needed, until it
+    /// returns false or the movements (or [`MOVES_SCAN`]) run out.
+    fn scan_stock_moves(&self, mut keep: impl FnMut(&StockMove) -> bool) -> Result<()> {
+        let tx = self.read()?;
+        let mut seen = 0;
+        let mut limit = 512;
+        loop {
+            let moves = tx.stock_moves_recent(limit)?;
+            let got = moves.len();
+            for m in moves.iter().skip(seen) {
+                if !keep(m) {
+                    return Ok(());
+                }
+            }
+            if got < limit || limit >= MOVES_SCAN {
+                return Ok(());
+            }
+            seen = got;
+            limit = (limit * 4).min(MOVES_SCAN);
+        }
+    }
+
+    /// How many of each SKU were issued (a positive count) from `since` on.
+    pub fn stock_issued_since(
+        &self,
+        since: Timestamp,
+    ) -> Result<std::collections::HashMap<String, i64>> {
+        let mut out = std::collections::HashMap::new();
+        self.scan_stock_moves(|m| {
+            if m.at < since {
+                return false;
+            }
+            if m.reason == MoveReason::Issue {
+                *out.entry(m.sku.clone()).or_insert(0) -= m.delta;
+            }
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// The movements of one SKU, newest first, at most `limit`.
+    pub fn stock_moves_of(&self, sku: &str, limit: usize) -> Result<Vec<StockMove>> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        self.scan_stock_moves(|m| {
+            if m.sku == sku {
+                out.push(m.clone());
+            }
+            out.len() < limit
+        })?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod panel_tests {
+    use super::*;
+    use crate::service::testing::service;
+
+    #[test]
+    fn issued_counts_only_issues_in_the_window_and_history_is_per_sku() {
+        let t = service();
+        let cli = Actor::Cli;
+        for sku in ["A", "B"] {
+            t.svc
+                .upsert_stock_item(&cli, sku, sku, StockKind::Toner, &[], 1)
+                .unwrap();
+            t.svc
+                .move_stock(&cli, sku, MoveReason::Receipt, 100, None, "")
+                .unwrap();
+        }
+        t.svc
+            .move_stock(&cli, "A", MoveReason::Issue, 5, None, "")
+            .unwrap();
+        let start = t.svc.now();
+        t.clock.advance(3600);
+        t.svc
+            .move_stock(&cli, "A", MoveReason::Issue, 3, None, "")
+            .unwrap();
+        t.svc
+            .move_stock(&cli, "A", MoveReason::Adjustment, -2, None, "count")
+            .unwrap();
+        t.svc
+            .move_stock(&cli, "B", MoveReason::Issue, 4, None, "")
+            .unwrap();
+        let all = t.svc.stock_issued_since(start).unwrap();
+        assert_eq!(all.get("A"), Some(&8));
+        assert_eq!(all.get("B"), Some(&4));
+        let later = t.svc.stock_issued_since(start + 1).unwrap();
+        assert_eq!(later.get("A"), Some(&3));
+        assert_eq!(later.get("B"), Some(&4));
+        assert!(t.svc.stock_issued_since(start + 7200).unwrap().is_empty());
+
+        let a = t.svc.stock_moves_of("A", 10).unwrap();
+        assert_eq!(
+            a.iter().map(|m| m.delta).collect::<Vec<_>>(),
+            vec![-2, -3, -5, 100]
+        );
+        assert!(a.windows(2).all(|w| w[0].id > w[1].id));
+        assert_eq!(a[0].balance_after, 90);
+        assert_eq!(t.svc.stock_moves_of("A", 2).unwrap().len(), 2);
+        assert!(t.svc.stock_moves_of("A", 0).unwrap().is_empty());
+        assert!(t.svc.stock_moves_of("nope", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn history_reaches_past_the_first_batch() {
+        let t = service();
+        let cli = Actor::Cli;
+        for sku in ["OLD", "NEW"] {
+            t.svc
+                .upsert_stock_item(&cli, sku, sku, StockKind::Paper, &[], 0)
+                .unwrap();
+        }
+        t.svc
+            .move_stock(&cli, "OLD", MoveReason::Receipt, 7, None, "")
+            .unwrap();
+        // Many movements in one transaction (one commit keeps the test fast).
+        let mut tx = t.svc.write().unwrap();
+        for i in 0..700 {
+            tx.add_stock_move(StockMove {
+                id: 0,
+                at: t.svc.now(),
+                sku: "NEW".into(),
+                delta: 1,
+                reason: MoveReason::Receipt,
+                ticket_id: None,
+                actor: cli.clone(),
+                note: String::new(),
+                balance_after: i + 1,
+            })
+            .unwrap();
+        }
+        t.svc.commit(tx).unwrap();
+        let old = t.svc.stock_moves_of("OLD", 5).unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].delta, 7);
+        assert_eq!(t.svc.stock_moves_of("NEW", 1000).unwrap().len(), 700);
     }
 }

@@ -843,6 +843,18 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Ends every session of `login`; returns how many.
+    pub fn delete_sessions_of(&mut self, login: &str) -> Result<usize> {
+        let sessions: Vec<Session> = all_recs(&self.txn.open_table(SESSIONS)?, "sessions")?;
+        let mut t = self.txn.open_table(SESSIONS)?;
+        let mut n = 0;
+        for s in sessions.iter().filter(|s| s.login == login) {
+            t.remove(s.token_hash.as_str())?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     pub fn delete_session(&mut self, token_hash: &str) -> Result<bool> {
         Ok(self.txn.open_table(SESSIONS)?.remove(token_hash)?.is_some())
     }

@@ -2,6 +2,9 @@
 //! no-store, redirects, error pages), CSRF and permission checks, and the one mapping from
 //! service errors to HTTP statuses.
 
+// Handlers return `Result<Response, Response>` (an error page is a response too).
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 
 use warp::Filter;
@@ -13,7 +16,7 @@ use warp::reply::Response;
 use super::i18n::t;
 use super::panel::{self, StaffSession};
 use super::{AppState, MAX_FORM, views};
-use crate::domain::{Action, Language, role};
+use crate::domain::{Action, role};
 use crate::service::ServiceError;
 
 /// The app state.
@@ -119,9 +122,4 @@ pub fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
 /// Maps `Ok(response) | Err(response)` to the response.
 pub fn either(r: Result<Response, Response>) -> Response {
     r.unwrap_or_else(|e| e)
-}
-
-/// Language of a session.
-pub fn lang(s: &StaffSession) -> Language {
-    s.lang()
 }

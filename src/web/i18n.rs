@@ -36,6 +36,7 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ("nav.logs", "Журналы", "Журнали", "Logs"),
     ("nav.reports", "Отчёты", "Звіти", "Reports"),
     ("nav.archives", "Архивы", "Архіви", "Archives"),
+    ("nav.password", "Сменить пароль", "Змінити пароль", "Change password"),
     ("nav.settings", "Тексты бота", "Тексти бота", "Bot texts"),
     (
         "setup.title",

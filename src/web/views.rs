@@ -48,7 +48,7 @@ pub fn layout(lang: Language, title: &str, staff: Option<(&Staff, &str)>, body: 
                                 }
                             }
                         }
-                        span.muted { (s.display_name) " (" (s.role.as_str()) ")" }
+                        a.muted href="/people/password" title=(t(lang, "nav.password")) { (s.display_name) " (" (s.role.as_str()) ")" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(csrf);
                             button.link type="submit" { (t(lang, "logout")) }
