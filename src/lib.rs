@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod domain;
+pub mod jobs;
 pub mod logging;
 pub mod search;
 pub mod server;

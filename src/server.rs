@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::service::{Service, ServiceConfig};
 use crate::store::{Store, StoreError};
 use crate::web::{AppState, BotState, Health};
-use crate::{bot, control, logging, notify, web};
+use crate::{bot, control, jobs, logging, notify, web};
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -94,9 +94,31 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     } else {
         None
     };
+    let probes = jobs::Probes {
+        telegram: files.clone(),
+        smtp: mail.clone(),
+    };
     let sender = tokio::spawn(
         notify::Sender::new(service.clone(), telegram, mail, wake).run(stop_rx.clone()),
     );
+
+    // Scheduled work: SLA, snapshots (with catch-up), digests, health.
+    let job_cfg = jobs::JobsConfig {
+        data_dir: data_dir.clone(),
+        tz: config.ui.timezone,
+        archive: config.archive.clone(),
+        digest_times: config.reports.digest_times.clone(),
+        health: config.health.clone(),
+    };
+    let scheduler = jobs::start(
+        Arc::new(jobs::Jobs::new(service.clone(), job_cfg)),
+        probes,
+        stop_rx.clone(),
+    )
+    .await;
+    if scheduler.is_none() {
+        tracing::error!("scheduled jobs are not running");
+    }
 
     let control = match control::bind(&data_dir) {
         Ok(l) => Some(tokio::spawn(control::serve(

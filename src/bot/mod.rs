@@ -210,6 +210,15 @@ impl FileFetcher {
         FileFetcher { bot }
     }
 
+    /// Checks Telegram answers (getMe).
+    pub async fn ping(&self) -> Result<(), String> {
+        self.bot
+            .get_me()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     /// The bytes of a Telegram file and its path on Telegram's side (for the file name).
     pub async fn fetch(&self, file_id: &str) -> Result<(Vec<u8>, String), String> {
         use teloxide::net::Download;
@@ -219,7 +228,10 @@ impl FileFetcher {
             .await
             .map_err(|e| format!("Telegram could not find the file: {e}"))?;
         let mut buf: Vec<u8> = Vec::new();
-        self.bot.download_file(&f.path, &mut buf).await.map_err(|e| format!("download failed: {e}"))?;
+        self.bot
+            .download_file(&f.path, &mut buf)
+            .await
+            .map_err(|e| format!("download failed: {e}"))?;
         Ok((buf, f.path))
     }
 }

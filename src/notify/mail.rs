@@ -49,6 +49,15 @@ impl Mailer {
         })
     }
 
+    /// Checks the SMTP server answers (connects and says NOOP).
+    pub async fn ping(&self) -> Result<(), String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the SMTP server did not answer NOOP".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// Sends a plain message (used by `mail-test` and reports).
     pub async fn send(
         &self,

@@ -369,8 +369,8 @@ pub trait Reads: TableSource {
                 }
             }
         } else {
-            let ids = self.table(TICKETS)?;
-            for row in ids.iter()?.rev() {
+            // The table already open: a write transaction may not open it twice.
+            for row in tickets.iter()?.rev() {
                 if !visit(row?.0.value())? {
                     break;
                 }

@@ -125,6 +125,10 @@ struct HealthBody {
     outbox_failed: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     failing: Vec<String>,
+    /// Health checks of the scheduler that are failing (disk, snapshot age, Telegram …):
+    /// reported and alerted, but the server itself still serves.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    warnings: std::collections::BTreeMap<String, String>,
 }
 
 /// All routes of the server.
@@ -245,23 +249,31 @@ fn security_headers() -> warp::http::HeaderMap {
     h
 }
 
+/// (outbox pending, outbox failed, failing health checks).
+type HealthFacts = (u64, u64, Vec<(String, String)>);
+
 async fn healthz(state: AppState) -> warp::reply::Response {
     let svc = state.service.clone();
-    let facts = tokio::task::spawn_blocking(move || -> Result<(u64, u64), String> {
-        svc.db_ok().map_err(|e| e.to_string())?;
-        svc.read()
-            .and_then(|tx| Ok(tx.outbox_counts()?))
-            .map_err(|e| e.to_string())
-    })
+    let facts = tokio::task::spawn_blocking(
+        move || -> Result<HealthFacts, String> {
+            svc.db_ok().map_err(|e| e.to_string())?;
+            let failing = svc.failing_health().map_err(|e| e.to_string())?;
+            let (p, f) = svc
+                .read()
+                .and_then(|tx| Ok(tx.outbox_counts()?))
+                .map_err(|e| e.to_string())?;
+            Ok((p, f, failing))
+        },
+    )
     .await
     .unwrap_or_else(|e| Err(format!("health check panicked: {e}")));
     let bot = state.health.bot();
     let mut failing = Vec::new();
-    let (db, pending, failed) = match facts {
-        Ok((p, f)) => ("ok".to_string(), p, f),
+    let (db, pending, failed, checks) = match facts {
+        Ok((p, f, c)) => ("ok".to_string(), p, f, c),
         Err(e) => {
             failing.push("db".to_string());
-            (format!("error: {e}"), 0, 0)
+            (format!("error: {e}"), 0, 0, vec![])
         }
     };
     if bot == BotState::Error {
@@ -276,6 +288,7 @@ async fn healthz(state: AppState) -> warp::reply::Response {
         outbox_pending: pending,
         outbox_failed: failed,
         failing,
+        warnings: checks.into_iter().collect(),
     };
     let code = if ok {
         StatusCode::OK
@@ -317,6 +330,12 @@ async fn metrics(state: AppState) -> warp::reply::Response {
             "# HELP helpdesk_db_bytes Size of the database file.\n# TYPE helpdesk_db_bytes gauge\nhelpdesk_db_bytes {}\n",
             svc.store().file_size()
         ));
+        let failing = svc.failing_health().map_err(|e| e.to_string())?;
+        out.push_str("# HELP helpdesk_health_ok 1 when the scheduled health check passes.\n# TYPE helpdesk_health_ok gauge\n");
+        for check in crate::service::HEALTH_CHECKS {
+            let ok = !failing.iter().any(|(c, _)| c == check);
+            out.push_str(&format!("helpdesk_health_ok{{check=\"{check}\"}} {}\n", u8::from(ok)));
+        }
         out.push_str(&format!(
             "# HELP helpdesk_bot_up 1 when the Telegram bot is running.\n# TYPE helpdesk_bot_up gauge\nhelpdesk_bot_up{{state=\"{}\"}} {}\n",
             bot.as_str(),
