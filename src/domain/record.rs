@@ -42,13 +42,22 @@ pub enum OutboxMessage {
     },
     /// Create or refresh the ticket's card in the staff group, rendered at delivery time.
     TicketCard { ticket_id: u64 },
-    /// An e-mail with a plain-text body and an optional HTML body.
+    /// An e-mail with a plain-text body, an optional HTML body and attachments.
     Email {
         to: String,
         subject: String,
         text: String,
         html: Option<String>,
+        attachments: Vec<EmailAttachment>,
     },
+}
+
+/// A file attached to an e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailAttachment {
+    pub name: String,
+    pub mime: String,
+    pub data: Vec<u8>,
 }
 
 /// A file already on Telegram's servers, sent again by its file id.

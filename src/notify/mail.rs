@@ -1,13 +1,13 @@
 //! E-mail delivery through SMTP with lettre: STARTTLS, implicit TLS or plain, with or without
 //! authentication.
 
-use lettre::message::{MultiPart, header::ContentType};
+use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::Outcome;
 use crate::config::{SmtpConfig, SmtpSecurity};
-use crate::domain::{OutboxMessage, OutboxRow};
+use crate::domain::{EmailAttachment, OutboxMessage, OutboxRow};
 
 /// A configured SMTP sender.
 #[derive(Clone)]
@@ -58,13 +58,15 @@ impl Mailer {
         }
     }
 
-    /// Sends a plain message (used by `mail-test` and reports).
+    /// Sends a message with a plain-text body, an optional HTML body and attachments. The
+    /// error says whether retrying can help (`false`) or not (`true`).
     pub async fn send(
         &self,
         to: &str,
         subject: &str,
         text: &str,
         html: Option<&str>,
+        attachments: &[EmailAttachment],
     ) -> Result<String, (bool, String)> {
         let to = to
             .parse()
@@ -73,14 +75,22 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(subject);
-        let msg = match html {
-            Some(h) => builder.multipart(MultiPart::alternative_plain_html(
-                text.to_string(),
-                h.to_string(),
-            )),
-            None => builder
+        let body = match html {
+            Some(h) => MultiPart::alternative_plain_html(text.to_string(), h.to_string()),
+            None => MultiPart::mixed().singlepart(SinglePart::plain(text.to_string())),
+        };
+        let msg = if attachments.is_empty() && html.is_none() {
+            builder
                 .header(ContentType::TEXT_PLAIN)
-                .body(text.to_string()),
+                .body(text.to_string())
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for a in attachments {
+                let ct = ContentType::parse(&a.mime)
+                    .unwrap_or(ContentType::parse("application/octet-stream").expect("static"));
+                mixed = mixed.singlepart(Attachment::new(a.name.clone()).body(a.data.clone(), ct));
+            }
+            builder.multipart(mixed)
         }
         .map_err(|e| (true, e.to_string()))?;
         match self.transport.send(msg).await {
@@ -98,13 +108,17 @@ impl Mailer {
             subject,
             text,
             html,
+            attachments,
         } = &row.message
         else {
             return Outcome::Permanent {
                 error: "not an e-mail".into(),
             };
         };
-        match self.send(to, subject, text, html.as_deref()).await {
+        match self
+            .send(to, subject, text, html.as_deref(), attachments)
+            .await
+        {
             Ok(_) => Outcome::Delivered {
                 chat_id: 0,
                 text: format!("e-mail to {to}: {subject}"),

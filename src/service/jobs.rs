@@ -186,14 +186,21 @@ fn due_bits(
 impl Service {
     /// A scheduler bookkeeping value (`job.<key>` setting).
     pub fn job_state(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.read()?.setting(&format!("job.{key}"))?.map(|s| s.value))
+        Ok(self
+            .read()?
+            .setting(&format!("job.{key}"))?
+            .map(|s| s.value))
     }
 
     /// Records a scheduler bookkeeping value.
     pub fn set_job_state(&self, key: &str, value: &str) -> Result<()> {
         let now = self.now();
         let mut tx = self.write()?;
-        tx.put_setting(&Setting { key: format!("job.{key}"), value: value.to_string(), updated_at: now })?;
+        tx.put_setting(&Setting {
+            key: format!("job.{key}"),
+            value: value.to_string(),
+            updated_at: now,
+        })?;
         self.commit(tx)?;
         Ok(())
     }
@@ -203,8 +210,24 @@ impl Service {
     pub fn alert_superadmins(&self, key: &str, args: &[(&str, &str)]) -> Result<usize> {
         let now = self.now();
         let mut tx = self.write()?;
-        let n = self.queue_alert(&mut tx, |s| s.role == Role::Superadmin, key, args, now)?;
-        tx.add_audit(now, &Actor::System, "alert", key.to_string(), args.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))?;
+        let n = self.queue_alert(
+            &mut tx,
+            |s| s.role == Role::Superadmin,
+            key,
+            args,
+            vec![],
+            now,
+        )?;
+        tx.add_audit(
+            now,
+            &Actor::System,
+            "alert",
+            key.to_string(),
+            args.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )?;
         self.commit(tx)?;
         Ok(n)
     }
@@ -216,22 +239,50 @@ impl Service {
         who: impl Fn(&Staff) -> bool,
         key: &str,
         args: &[(&str, &str)],
+        attach: Vec<EmailAttachment>,
         now: Timestamp,
     ) -> Result<usize> {
         let mut n = 0;
-        for s in tx.staff_all()?.into_iter().filter(|s| !s.disabled && who(s)) {
+        for s in tx
+            .staff_all()?
+            .into_iter()
+            .filter(|s| !s.disabled && who(s))
+        {
             let text = render(&self.text(tx, s.language, key)?, args);
             if let Some(chat_id) = s.telegram_id {
                 tx.add_outbox(
                     now,
-                    OutboxMessage::Telegram { chat_id, text: text.clone(), markup: Markup::None, thread_id: None, reply_to: None, media: None },
+                    OutboxMessage::Telegram {
+                        chat_id,
+                        text: text.clone(),
+                        markup: Markup::None,
+                        thread_id: None,
+                        reply_to: None,
+                        media: None,
+                    },
                     None,
                 )?;
                 n += 1;
             }
             if let (true, Some(to)) = (self.config().email_enabled, s.email.clone()) {
-                let subject: String = text.lines().next().unwrap_or("helpdesk").chars().take(120).collect();
-                tx.add_outbox(now, OutboxMessage::Email { to, subject, text, html: None }, None)?;
+                let subject: String = text
+                    .lines()
+                    .next()
+                    .unwrap_or("helpdesk")
+                    .chars()
+                    .take(120)
+                    .collect();
+                tx.add_outbox(
+                    now,
+                    OutboxMessage::Email {
+                        to,
+                        subject,
+                        text,
+                        html: None,
+                        attachments: attach.clone(),
+                    },
+                    None,
+                )?;
                 n += 1;
             }
         }
@@ -249,11 +300,36 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.write()?;
-        let value = if ok { "ok".to_string() } else { format!("fail: {detail}") };
-        tx.put_setting(&Setting { key, value, updated_at: now })?;
-        let text = if ok { "alert.health_ok" } else { "alert.health_fail" };
-        self.queue_alert(&mut tx, |s| s.role == Role::Superadmin, text, &[("check", check), ("detail", detail)], now)?;
-        tx.add_audit(now, &Actor::System, if ok { "health.ok" } else { "health.fail" }, check.to_string(), detail.to_string())?;
+        let value = if ok {
+            "ok".to_string()
+        } else {
+            format!("fail: {detail}")
+        };
+        tx.put_setting(&Setting {
+            key,
+            value,
+            updated_at: now,
+        })?;
+        let text = if ok {
+            "alert.health_ok"
+        } else {
+            "alert.health_fail"
+        };
+        self.queue_alert(
+            &mut tx,
+            |s| s.role == Role::Superadmin,
+            text,
+            &[("check", check), ("detail", detail)],
+            vec![],
+            now,
+        )?;
+        tx.add_audit(
+            now,
+            &Actor::System,
+            if ok { "health.ok" } else { "health.fail" },
+            check.to_string(),
+            detail.to_string(),
+        )?;
         self.commit(tx)?;
         Ok(true)
     }
@@ -274,7 +350,10 @@ impl Service {
 
     /// Whether a staff account gets the daily digest.
     pub fn digest_subscribed(&self, login: &str) -> Result<bool> {
-        Ok(self.read()?.setting(&format!("digest.{login}"))?.is_some_and(|s| s.value == "1"))
+        Ok(self
+            .read()?
+            .setting(&format!("digest.{login}"))?
+            .is_some_and(|s| s.value == "1"))
     }
 
     /// Subscribes a staff account to the daily digest or unsubscribes it (oneself, or admins
@@ -288,8 +367,22 @@ impl Service {
         if tx.staff(login)?.is_none() {
             return Err(ServiceError::NotFound(format!("staff account '{login}'")));
         }
-        tx.put_setting(&Setting { key: format!("digest.{login}"), value: if on { "1" } else { "0" }.into(), updated_at: now })?;
-        tx.add_audit(now, actor, if on { "digest.subscribe" } else { "digest.unsubscribe" }, format!("staff:{login}"), String::new())?;
+        tx.put_setting(&Setting {
+            key: format!("digest.{login}"),
+            value: if on { "1" } else { "0" }.into(),
+            updated_at: now,
+        })?;
+        tx.add_audit(
+            now,
+            actor,
+            if on {
+                "digest.subscribe"
+            } else {
+                "digest.unsubscribe"
+            },
+            format!("staff:{login}"),
+            String::new(),
+        )?;
         self.commit(tx)?;
         Ok(())
     }
@@ -300,36 +393,111 @@ impl Service {
     pub fn send_digest(&self, date: &str, yesterday: (Timestamp, Timestamp)) -> Result<usize> {
         let now = self.now();
         let mut tx = self.write()?;
-        let counts: std::collections::HashMap<TicketStatus, u64> = tx.ticket_status_counts()?.into_iter().collect();
-        let open: u64 = counts.iter().filter(|(s, _)| s.is_open()).map(|(_, n)| n).sum();
+        let counts: std::collections::HashMap<TicketStatus, u64> =
+            tx.ticket_status_counts()?.into_iter().collect();
+        let open: u64 = counts
+            .iter()
+            .filter(|(s, _)| s.is_open())
+            .map(|(_, n)| n)
+            .sum();
         let open_filter = crate::store::TicketFilter {
-            statuses: TicketStatus::ALL.into_iter().filter(|s| s.is_open()).collect(),
+            statuses: TicketStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_open())
+                .collect(),
             ..Default::default()
         };
-        let overdue = tx.tickets(&open_filter, 0, 100_000)?.tickets.iter().filter(|t| t.resolve_due.is_some_and(|d| d < now)).count();
+        let overdue = tx
+            .tickets(&open_filter, 0, 100_000)?
+            .tickets
+            .iter()
+            .filter(|t| t.resolve_due.is_some_and(|d| d < now))
+            .count();
         let changed = tx.tickets_updated_between(yesterday.0, yesterday.1)?;
-        let created = changed.iter().filter(|t| (yesterday.0..yesterday.1).contains(&t.created_at)).count();
-        let resolved = changed.iter().filter(|t| t.resolved_at.is_some_and(|r| (yesterday.0..yesterday.1).contains(&r))).count();
-        let low: Vec<String> = tx.stock_items()?.into_iter().filter(|i| i.is_low()).map(|i| format!("{} ({})", i.name, i.quantity)).collect();
+        let created = changed
+            .iter()
+            .filter(|t| (yesterday.0..yesterday.1).contains(&t.created_at))
+            .count();
+        let resolved = changed
+            .iter()
+            .filter(|t| {
+                t.resolved_at
+                    .is_some_and(|r| (yesterday.0..yesterday.1).contains(&r))
+            })
+            .count();
+        let low: Vec<String> = tx
+            .stock_items()?
+            .into_iter()
+            .filter(|i| i.is_low())
+            .map(|i| format!("{} ({})", i.name, i.quantity))
+            .collect();
         let subscribed: Vec<String> = tx
             .staff_all()?
             .into_iter()
-            .filter(|s| tx.setting(&format!("digest.{}", s.login)).ok().flatten().is_some_and(|v| v.value == "1"))
+            .filter(|s| {
+                tx.setting(&format!("digest.{}", s.login))
+                    .ok()
+                    .flatten()
+                    .is_some_and(|v| v.value == "1")
+            })
             .map(|s| s.login)
             .collect();
         let args_owned = [
             ("date", date.to_string()),
             ("open", open.to_string()),
-            ("new", counts.get(&TicketStatus::New).copied().unwrap_or(0).to_string()),
-            ("in_progress", counts.get(&TicketStatus::InProgress).copied().unwrap_or(0).to_string()),
+            (
+                "new",
+                counts
+                    .get(&TicketStatus::New)
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string(),
+            ),
+            (
+                "in_progress",
+                counts
+                    .get(&TicketStatus::InProgress)
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string(),
+            ),
             ("overdue", overdue.to_string()),
             ("created", created.to_string()),
             ("resolved", resolved.to_string()),
-            ("low", if low.is_empty() { "—".to_string() } else { low.join(", ") }),
+            (
+                "low",
+                if low.is_empty() {
+                    "—".to_string()
+                } else {
+                    low.join(", ")
+                },
+            ),
         ];
         let args: Vec<(&str, &str)> = args_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let n = self.queue_alert(&mut tx, |s| subscribed.contains(&s.login), "digest", &args, now)?;
-        tx.add_audit(now, &Actor::System, "digest.send", date.to_string(), format!("{n} messages"))?;
+        let open_tickets = tx.tickets(&open_filter, 0, 100_000)?.tickets;
+        let xlsx = tickets_xlsx(&open_tickets).map_err(|e| {
+            ServiceError::Conflict(format!("cannot build the digest spreadsheet: {e}"))
+        })?;
+        let attach = vec![EmailAttachment {
+            name: format!("open-tickets-{date}.xlsx"),
+            mime: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
+            data: xlsx,
+        }];
+        let n = self.queue_alert(
+            &mut tx,
+            |s| subscribed.contains(&s.login),
+            "digest",
+            &args,
+            attach,
+            now,
+        )?;
+        tx.add_audit(
+            now,
+            &Actor::System,
+            "digest.send",
+            date.to_string(),
+            format!("{n} messages"),
+        )?;
         self.commit(tx)?;
         Ok(n)
     }
@@ -337,3 +505,50 @@ impl Service {
 
 /// The health checks, by name.
 pub const HEALTH_CHECKS: &[&str] = &["disk", "database", "snapshot", "telegram", "outbox", "smtp"];
+
+/// A spreadsheet of tickets (number, created, status, priority, category, requester,
+/// department, assignee, subject, due), for digests.
+pub fn tickets_xlsx(tickets: &[Ticket]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("tickets")?;
+    let head = [
+        "#",
+        "created (UTC)",
+        "status",
+        "priority",
+        "category",
+        "requester",
+        "department",
+        "assignee",
+        "subject",
+        "resolve due (UTC)",
+    ];
+    for (c, h) in head.iter().enumerate() {
+        ws.write_string(0, c as u16, *h)?;
+    }
+    let fmt = |t: Option<Timestamp>| {
+        t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    for (i, t) in tickets.iter().enumerate() {
+        let r = (i + 1) as u32;
+        let cells = [
+            t.number(),
+            fmt(Some(t.created_at)),
+            t.status.as_str().to_string(),
+            t.priority.as_str().to_string(),
+            t.category.as_str().to_string(),
+            t.requester_name.clone(),
+            t.department.clone().unwrap_or_default(),
+            t.assignee.clone().unwrap_or_default(),
+            t.subject.clone(),
+            fmt(t.resolve_due),
+        ];
+        for (c, v) in cells.iter().enumerate() {
+            ws.write_string(r, c as u16, v)?;
+        }
+    }
+    wb.save_to_buffer()
+}

@@ -96,6 +96,7 @@ impl Service {
                 |s| matches!(s.role, Role::Storekeeper | Role::Admin | Role::Superadmin),
                 "alert.low_stock",
                 &[("name", &item.name), ("sku", &item.sku), ("qty", &qty), ("min", &min)],
+                vec![],
                 now,
             )?;
         }

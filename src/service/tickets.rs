@@ -549,6 +549,7 @@ impl Service {
                     subject,
                     text: text.clone(),
                     html: None,
+                    attachments: vec![],
                 },
                 Some(t.id),
             )?;
