@@ -23,6 +23,14 @@ pub enum Command {
         telegram_id: Option<i64>,
         password: String,
     },
+    /// Excel export of the tickets created in `[from, to)` (either end open when `None`), times
+    /// in time zone `tz` (an IANA name); `out` is an absolute path.
+    ExportTickets {
+        out: PathBuf,
+        from: Option<i64>,
+        to: Option<i64>,
+        tz: String,
+    },
     FaqImport {
         entries: Vec<(String, String, Vec<String>)>,
     },
@@ -34,6 +42,7 @@ impl std::fmt::Debug for Command {
             Command::Snapshot { kind } => write!(f, "Snapshot({kind})"),
             Command::AdminAdd { login, role, .. } => write!(f, "AdminAdd({login}, {role})"),
             Command::FaqImport { entries } => write!(f, "FaqImport({} entries)", entries.len()),
+            Command::ExportTickets { out, .. } => write!(f, "ExportTickets({})", out.display()),
         }
     }
 }
@@ -79,6 +88,18 @@ pub fn execute(svc: &Service, data_dir: &Path, cmd: Command) -> Result<Vec<Strin
                 "staff account '{}' created with role {}",
                 s.login, s.role
             )])
+        }
+        Command::ExportTickets { out, from, to, tz } => {
+            let tz: chrono_tz::Tz = tz
+                .parse()
+                .map_err(|_| format!("unknown time zone '{tz}'"))?;
+            let n = svc
+                .export_tickets_xlsx(from, to, tz, &out)
+                .map_err(|e| e.to_string())?;
+            Ok(vec![
+                format!("{n} tickets exported"),
+                out.display().to_string(),
+            ])
         }
         Command::FaqImport { entries } => {
             let r = svc

@@ -57,6 +57,16 @@ enum Cmd {
     },
     /// Check an archive's manifest and checksums.
     Verify { archive: PathBuf },
+    /// Excel exports.
+    Export {
+        #[command(subcommand)]
+        what: ExportCmd,
+    },
+    /// Send a test e-mail through the configured SMTP server and show its answer.
+    MailTest {
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+    },
     /// Restore an archive into a missing or empty data folder.
     Restore {
         archive: PathBuf,
@@ -81,6 +91,29 @@ enum AdminCmd {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ExportCmd {
+    /// Every ticket created in a range of days (days in ui.timezone, both ends inclusive, either
+    /// may be left out) as an XLSX workbook: number (#N), created, status, priority, category,
+    /// requester, department, assignee, subject, first response, resolved, rating.
+    Tickets {
+        /// The workbook to write; replaced if it exists.
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+        /// First day (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (YYYY-MM-DD), included.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        to: Option<chrono::NaiveDate>,
+    },
+}
+
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    helpdesk::service::reports::parse_day("date", s)
+        .map_err(|_| "must be a date like 2026-03-01 (YYYY-MM-DD)".into())
 }
 
 #[derive(Subcommand, Debug)]
@@ -199,6 +232,63 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 m.tables.len()
             );
             Ok(())
+        }
+        Cmd::Export {
+            what: ExportCmd::Tickets { out, from, to },
+        } => {
+            let _log = logging::init_cli();
+            let config = load_config(config_path)?;
+            if let (Some(f), Some(t)) = (from, to)
+                && f > t
+            {
+                anyhow::bail!("--from {f} is after --to {t}");
+            }
+            let tz = config.ui.timezone;
+            // Absolute: a running server writes the file when it holds the database.
+            let out = std::path::absolute(&out)
+                .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;
+            let day = helpdesk::service::reports::day_start;
+            with_data(
+                &config,
+                None,
+                Command::ExportTickets {
+                    out,
+                    from: from.map(|d| day(d, tz)),
+                    to: to.map(|d| day(d + chrono::Days::new(1), tz)),
+                    tz: tz.name().to_string(),
+                },
+            )
+        }
+        Cmd::MailTest { to } => {
+            let _log = logging::init_cli();
+            let config = load_config(config_path)?;
+            if !config.smtp.enabled {
+                anyhow::bail!(
+                    "e-mail is off: set smtp.enabled = true (and smtp.host/port/security) in the config"
+                );
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let text = "This is a test message from helpdesk. / Это тестовое письмо helpdesk.";
+            // The transport's pool needs the runtime: build it inside.
+            let sent = rt.block_on(async {
+                let mailer = helpdesk::notify::Mailer::new(&config.smtp).map_err(|e| (true, e))?;
+                mailer
+                    .send(&to, "helpdesk: test e-mail", text, None, &[])
+                    .await
+            });
+            match sent {
+                Ok(answer) => {
+                    println!("sent to {to}; the server answered: {answer}");
+                    Ok(())
+                }
+                Err((_, e)) => anyhow::bail!(
+                    "the SMTP server {}:{} refused or failed: {e}",
+                    config.smtp.host,
+                    config.smtp.port
+                ),
+            }
         }
         Cmd::Restore {
             archive: path,

@@ -746,3 +746,45 @@ fn serve_log_on_a_pipe_has_no_colour_codes() {
         "PRODUCT BUG: ANSI escape codes in piped stdout:\n{out:?}"
     );
 }
+
+#[test]
+fn export_tickets_writes_an_xlsx_and_checks_dates() {
+    let sb = Sandbox::new();
+    let run = sb.run([
+        "export",
+        "tickets",
+        "--out",
+        "t.xlsx",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+    ]);
+    run.success();
+    assert_eq!(
+        run.last_stdout_line(),
+        sb.join("t.xlsx").display().to_string()
+    );
+    let bytes = std::fs::read(sb.join("t.xlsx")).unwrap();
+    assert_eq!(&bytes[..2], b"PK", "an XLSX is a zip");
+    let bad = sb.run([
+        "export",
+        "tickets",
+        "--out",
+        "t.xlsx",
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-01-01",
+    ]);
+    assert!(bad.failure().one_line_error().contains("after"));
+    sb.run([
+        "export",
+        "tickets",
+        "--out",
+        "t.xlsx",
+        "--from",
+        "2026-13-01",
+    ])
+    .failure();
+}

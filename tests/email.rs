@@ -14,9 +14,12 @@ use helpdesk::service::{NewStaff, NewTicket, Service, ServiceConfig};
 use helpdesk::store::{Reads, Store};
 use mailin_embedded::{Handler, Response, Server, response};
 
+/// A received mail: recipients and the raw message.
+type Mail = (Vec<String>, String);
+
 #[derive(Clone, Default)]
 struct Inbox {
-    mails: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+    mails: Arc<Mutex<Vec<Mail>>>,
     current: Arc<Mutex<(Vec<String>, Vec<u8>)>>,
 }
 
@@ -332,4 +335,44 @@ fn decode_base64(s: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+#[test]
+fn mail_test_command_reports_the_servers_answer() {
+    let port = free_port();
+    let inbox = start_smtp(port);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |to: &str, enabled: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_helpdesk"))
+            .args(["mail-test", "--to", to])
+            .current_dir(dir.path())
+            .env("HELPDESK_SMTP_ENABLED", enabled)
+            .env("HELPDESK_SMTP_HOST", "127.0.0.1")
+            .env("HELPDESK_SMTP_PORT", port.to_string())
+            .env("HELPDESK_SMTP_SECURITY", "none")
+            .env("HELPDESK_SMTP_FROM", "helpdesk@office.test")
+            .output()
+            .unwrap()
+    };
+    let ok = run("admin@office.test", "true");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("sent to admin@office.test"));
+    assert!(wait(
+        || inbox.mails.lock().unwrap().len() == 1,
+        Duration::from_secs(5)
+    ));
+    let refused = run("bad@office.test", "true");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("550"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let off = run("admin@office.test", "false");
+    assert!(!off.status.success());
+    assert!(String::from_utf8_lossy(&off.stderr).contains("smtp.enabled"));
 }

@@ -430,13 +430,24 @@ pub(crate) fn normalize_word(word: &str) -> Option<String> {
 
 /// Trigrams of `^word$`, sorted (duplicates kept) for [`dice`].
 pub(crate) fn grams(word: &str) -> Vec<Gram> {
-    let padded: Vec<char> = std::iter::once('^')
-        .chain(word.chars())
-        .chain(std::iter::once('$'))
-        .collect();
-    let mut out: Vec<Gram> = padded.windows(3).map(|w| [w[0], w[1], w[2]]).collect();
-    out.sort_unstable();
+    let mut out = Vec::new();
+    grams_into(word, &mut out);
     out
+}
+
+/// [`grams`] into a reused buffer (cleared first).
+pub(crate) fn grams_into(word: &str, out: &mut Vec<Gram>) {
+    out.clear();
+    let mut window = ['^', '^', '^'];
+    let mut seen = 1;
+    for c in word.chars().chain(std::iter::once('$')) {
+        window = [window[1], window[2], c];
+        seen += 1;
+        if seen >= 3 {
+            out.push(window);
+        }
+    }
+    out.sort_unstable();
 }
 
 /// A trigram as an index term.
@@ -465,38 +476,40 @@ pub(crate) fn dice(a: &[Gram], b: &[Gram]) -> f32 {
 }
 
 /// True when `a` and `b` differ by at most one edit (insertion, deletion, substitution or
-/// swap of two neighbours).
+/// swap of two neighbours). Allocates nothing: it runs for every word of every candidate.
 pub(crate) fn within_one_edit(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let (short, long) = if a.len() <= b.len() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
-    if long.len() - short.len() > 1 {
+    // One character is at most four bytes.
+    if a.len().abs_diff(b.len()) > 4 {
         return false;
     }
-    let prefix = short
-        .iter()
-        .zip(long.iter())
-        .take_while(|(x, y)| x == y)
-        .count();
-    if short.len() == long.len() {
-        let rest_equal = |from: usize| short[from..] == long[from..];
-        // Substitution at `prefix`, or a swap of `prefix` and `prefix + 1`.
-        rest_equal(prefix + 1)
-            || (prefix + 1 < short.len()
-                && short[prefix] == long[prefix + 1]
-                && short[prefix + 1] == long[prefix]
-                && rest_equal(prefix + 2))
-    } else {
-        // Deletion from `long` at `prefix`.
-        short[prefix..] == long[prefix + 1..]
+    // Skip the common prefix.
+    let mut skip = 0;
+    for (x, y) in a.chars().zip(b.chars()) {
+        if x != y {
+            break;
+        }
+        skip += x.len_utf8();
     }
+    let (ra, rb) = (&a[skip..], &b[skip..]);
+    let first = |s: &str| s.chars().next().map_or(0, char::len_utf8);
+    let (fa, fb) = (first(ra), first(rb));
+    let substitution = fa > 0 && fb > 0 && ra[fa..] == rb[fb..];
+    let deletion = fa > 0 && ra[fa..] == *rb;
+    let insertion = fb > 0 && *ra == rb[fb..];
+    let swap = || {
+        let mut ca = ra.chars();
+        let mut cb = rb.chars();
+        match (ca.next(), ca.next(), cb.next(), cb.next()) {
+            (Some(a1), Some(a2), Some(b1), Some(b2)) => {
+                a1 == b2 && a2 == b1 && ca.as_str() == cb.as_str()
+            }
+            _ => false,
+        }
+    };
+    substitution || deletion || insertion || swap()
 }
 
 /// Distinct stop-word-free words of a query, first occurrence kept.

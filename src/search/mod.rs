@@ -44,9 +44,11 @@
 //! - its stem occurs in some question or alternative: that term, exactly;
 //! - otherwise (a typo, a word form the stemmers miss, a word only answers use): the indexed
 //!   stems one edit away (the `FuzzyTermQuery` automaton, distance 1, a transposition counts
-//!   1, stems of 5+ characters; at most 8, weighted 0.8), or, when there are none, its
-//!   trigrams (at least half of them must match; weighted so a full match is worth about one
-//!   word); plus the stem in the answers, weighted [`ANSWER_BOOST`].
+//!   1, stems of 5+ characters; at most 8, each weighted 0.8), or, when there are none, its
+//!   trigrams (the 8 rarest that occur in the index; at least half of them must match;
+//!   weighted so a full match is worth about one word); plus the stem in the answers,
+//!   weighted [`ANSWER_BOOST`]. Retrieval only proposes candidates: whether a word really
+//!   matches is decided in memory by the coverage check below, over all trigrams.
 //!
 //! Only the first [`MAX_QUERY_TERMS`] distinct words of a query count.
 //!
@@ -93,9 +95,7 @@ use std::sync::{Mutex, PoisonError, RwLock};
 use sha2::{Digest, Sha256};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::query::{
-    BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
@@ -124,6 +124,8 @@ pub const MAX_QUERY_TERMS: usize = 12;
 const FUZZY_BOOST: f32 = 0.8;
 /// At most this many such stems per query word.
 const MAX_FUZZY_TERMS: usize = 8;
+/// At most this many trigrams (the rarest) of an unknown word are looked up.
+const MAX_QUERY_GRAMS: usize = 8;
 /// Weight of a trigram match of an unknown word, divided by its number of trigrams.
 const GRAM_BOOST: f32 = 1.0;
 /// Indexing memory budget (tantivy's minimum is 15 MB).
@@ -528,8 +530,8 @@ impl FaqIndex {
             .try_into()
             .map_err(|e: TantivyError| corrupt("reader", &e))?;
         let searcher = reader.searcher();
+        let (_, fields) = self::schema();
         for segment in searcher.segment_readers() {
-            let (_, fields) = self::schema();
             for field in [fields.stem, fields.gram, fields.answer] {
                 segment
                     .inverted_index(field)
@@ -670,37 +672,46 @@ impl FaqIndex {
             }
             // Unknown to the question and alternatives: a typo, another word form, or a word
             // only the answers use.
-            let near = if t.fuzzy() {
+            let near = if t.fuzzy {
                 fuzzy_neighbours(searcher, &stem)?
             } else {
                 Vec::new()
             };
             if near.is_empty() {
-                let grams: Vec<(Occur, Box<dyn Query>)> = t
-                    .grams
-                    .iter()
-                    .map(|g| {
-                        let term = Term::from_field_text(f.gram, &analysis::gram_text(g));
-                        (Occur::Should, term_query(term, 1.0))
-                    })
-                    .collect();
+                // The rarest trigrams that occur at all; at least half of them must match.
+                let mut grams = Vec::with_capacity(t.grams.len());
+                for g in &t.grams {
+                    let term = Term::from_field_text(f.gram, &analysis::gram_text(g));
+                    let df = searcher.doc_freq(&term)?;
+                    if df > 0 {
+                        grams.push((df, term));
+                    }
+                }
+                grams.sort_by_key(|(df, _)| *df);
+                grams.truncate(MAX_QUERY_GRAMS);
                 let n = grams.len();
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(BooleanQuery::with_minimum_required_clauses(
-                            grams,
-                            n.div_ceil(2),
+                if n > 0 {
+                    let grams: Vec<(Occur, Box<dyn Query>)> = grams
+                        .into_iter()
+                        .map(|(_, term)| (Occur::Should, term_query(term, 1.0)))
+                        .collect();
+                    clauses.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(BooleanQuery::with_minimum_required_clauses(
+                                grams,
+                                n.div_ceil(2),
+                            )),
+                            GRAM_BOOST / n as f32,
                         )),
-                        GRAM_BOOST / n as f32,
-                    )),
-                ));
+                    ));
+                }
             } else {
-                let near: Vec<Box<dyn Query>> = near
-                    .into_iter()
-                    .map(|s| term_query(Term::from_field_text(f.stem, &s), FUZZY_BOOST))
-                    .collect();
-                clauses.push((Occur::Should, Box::new(DisjunctionMaxQuery::new(near))));
+                // Flat clauses rather than a max: cheaper, and a phrasing rarely holds two.
+                for s in near {
+                    let term = Term::from_field_text(f.stem, &s);
+                    clauses.push((Occur::Should, term_query(term, FUZZY_BOOST)));
+                }
             }
             let answer = Term::from_field_text(f.answer, &t.stem);
             if searcher.doc_freq(&answer)? > 0 {
@@ -723,8 +734,14 @@ impl FaqIndex {
         let query = self.query(&searcher, &terms)?;
         let best = searcher.search(&query, &BestPerEntry)?;
         let mut candidates: Vec<(u64, Score)> = best.into_iter().collect();
-        candidates.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        candidates.truncate((limit.max(MAX_SUGGESTIONS) * 4).max(20));
+        let best_first =
+            |a: &(u64, Score), b: &(u64, Score)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        let keep = (limit.max(MAX_SUGGESTIONS) * 4).max(20);
+        if candidates.len() > keep {
+            candidates.select_nth_unstable_by(keep, best_first);
+            candidates.truncate(keep);
+        }
+        candidates.sort_unstable_by(best_first);
         let profiles = self.profiles.read().unwrap_or_else(PoisonError::into_inner);
         let mut ranked: Vec<Ranked> = candidates
             .into_iter()
@@ -823,7 +840,10 @@ impl Collector for BestPerEntry {
     ) -> tantivy::Result<BestPerEntrySegment> {
         Ok(BestPerEntrySegment {
             ids: segment.fast_fields().u64(ID)?,
-            best: BestScores::default(),
+            best: BestScores::with_capacity_and_hasher(
+                (segment.max_doc() as usize / 4).min(4096),
+                Default::default(),
+            ),
         })
     }
 

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use super::analysis::{Analyzed, Gram, dice, grams, within_one_edit};
+use super::analysis::{Analyzed, Gram, dice, grams, grams_into, within_one_edit};
 use super::{Answer, Hit};
 
 /// An entry needs at least this share of the query's meaningful words to be shown at all.
@@ -28,19 +28,17 @@ const EPS: f32 = 1e-4;
 pub(crate) struct QueryTerm {
     pub stem: String,
     pub grams: Vec<Gram>,
+    /// The stem is long enough to tolerate one edit ([`FUZZY_MIN_CHARS`]).
+    pub fuzzy: bool,
 }
 
 impl QueryTerm {
     pub fn new(a: Analyzed) -> QueryTerm {
         QueryTerm {
             grams: grams(&a.word),
+            fuzzy: a.stem.chars().count() >= FUZZY_MIN_CHARS,
             stem: a.stem,
         }
-    }
-
-    /// True when the stem may be matched with one edit.
-    pub fn fuzzy(&self) -> bool {
-        self.stem.chars().count() >= FUZZY_MIN_CHARS
     }
 }
 
@@ -66,13 +64,11 @@ pub(crate) struct Overlap {
     pub precision: f32,
 }
 
-/// True when query word `t` and entry word `w` are the same word: same stem, one edit apart
-/// (stems of [`FUZZY_MIN_CHARS`]+ characters), or trigram similarity ≥ [`GRAM_MATCH`].
-fn same_word(t: &QueryTerm, w: &Analyzed, w_grams: &mut Option<Vec<Gram>>) -> bool {
-    if t.stem == w.stem {
-        return true;
-    }
-    if t.fuzzy() && within_one_edit(&t.stem, &w.stem) {
+/// True when query word `t` and entry word `w` are close: one edit apart (stems of
+/// [`FUZZY_MIN_CHARS`]+ characters) or trigram similarity ≥ [`GRAM_MATCH`]. `scratch` holds
+/// `w`'s trigrams once computed.
+fn close_words(t: &QueryTerm, w: &Analyzed, scratch: &mut Vec<Gram>) -> bool {
+    if t.fuzzy && within_one_edit(&t.stem, &w.stem) {
         return true;
     }
     // Dice can reach GRAM_MATCH only when the gram counts are not too far apart.
@@ -82,21 +78,37 @@ fn same_word(t: &QueryTerm, w: &Analyzed, w_grams: &mut Option<Vec<Gram>>) -> bo
     if 2.0 * small / (small + big) < GRAM_MATCH {
         return false;
     }
-    let g = w_grams.get_or_insert_with(|| grams(&w.word));
-    dice(&t.grams, g) >= GRAM_MATCH
+    if scratch.is_empty() {
+        grams_into(&w.word, scratch);
+    }
+    dice(&t.grams, scratch) >= GRAM_MATCH
 }
 
 /// Measures how `profile` covers `terms` (which must not be empty).
+///
+/// Query word and entry word are the same word when they have the same stem or are close
+/// (see `close_words`).
 pub(crate) fn overlap(terms: &[QueryTerm], profile: &Profile) -> Overlap {
     let mut found = vec![false; terms.len()];
     let mut precision = 0.0f32;
+    let mut scratch = Vec::new();
     for phrase in &profile.phrases {
         let mut covered = 0usize;
         for w in phrase {
-            let mut w_grams = None;
             let mut any = false;
             for (i, t) in terms.iter().enumerate() {
-                if same_word(t, w, &mut w_grams) {
+                if t.stem == w.stem {
+                    found[i] = true;
+                    any = true;
+                }
+            }
+            scratch.clear();
+            for (i, t) in terms.iter().enumerate() {
+                // Nothing left to learn from this pair.
+                if t.stem == w.stem || (any && found[i]) {
+                    continue;
+                }
+                if close_words(t, w, &mut scratch) {
                     found[i] = true;
                     any = true;
                 }

@@ -34,7 +34,9 @@ pub fn session(state: AppState) -> BoxedFilter<(StaffSession,)> {
 
 /// A url-encoded form body of at most `MAX_FORM` bytes.
 pub fn form() -> BoxedFilter<(HashMap<String, String>,)> {
-    warp::body::content_length_limit(MAX_FORM).and(warp::body::form::<HashMap<String, String>>()).boxed()
+    warp::body::content_length_limit(MAX_FORM)
+        .and(warp::body::form::<HashMap<String, String>>())
+        .boxed()
 }
 
 /// The query string as pairs (never rejects: values are checked by the page, which says what
@@ -43,14 +45,22 @@ pub fn query() -> BoxedFilter<(Vec<(String, String)>,)> {
     warp::query::raw()
         .or(warp::any().map(String::new))
         .unify()
-        .map(|q: String| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q: String| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .boxed()
 }
 
 /// An HTML page, never cached.
 pub fn html(markup: maud::Markup, code: StatusCode) -> Response {
-    let mut r = warp::reply::with_status(warp::reply::html(markup.into_string()), code).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
+    let mut r =
+        warp::reply::with_status(warp::reply::html(markup.into_string()), code).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        "no-store".parse().expect("static header"),
+    );
     r
 }
 
@@ -74,7 +84,10 @@ pub fn error_page(s: &StaffSession, code: StatusCode, text: &str) -> Response {
         StatusCode::CONFLICT => t(lang, "err.conflict"),
         _ => t(lang, "err.internal"),
     };
-    html(views::error(lang, Some((&s.staff, &s.csrf)), title, text), code)
+    html(
+        views::error(lang, Some((&s.staff, &s.csrf)), title, text),
+        code,
+    )
 }
 
 /// The HTTP status of a service error.
@@ -101,7 +114,11 @@ pub fn allow(s: &StaffSession, action: Action) -> Result<(), Response> {
     if role::allowed(s.staff.role, action, None) {
         Ok(())
     } else {
-        Err(error_page(s, StatusCode::FORBIDDEN, t(s.lang(), "err.forbidden_text")))
+        Err(error_page(
+            s,
+            StatusCode::FORBIDDEN,
+            t(s.lang(), "err.forbidden_text"),
+        ))
     }
 }
 
@@ -110,7 +127,11 @@ pub fn csrf(s: &StaffSession, form: &HashMap<String, String>) -> Result<(), Resp
     if panel::session_csrf_ok(s, form) {
         Ok(())
     } else {
-        Err(error_page(s, StatusCode::FORBIDDEN, t(s.lang(), "form.expired")))
+        Err(error_page(
+            s,
+            StatusCode::FORBIDDEN,
+            t(s.lang(), "form.expired"),
+        ))
     }
 }
 

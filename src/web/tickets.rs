@@ -26,17 +26,44 @@ const SORT_CAP: usize = 5_000;
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let s = || common::with_state(state.clone()).and(common::session(state.clone()));
-    let list = warp::path!("tickets").and(warp::get()).and(s()).and(common::query()).then(list);
-    let new_page = warp::path!("tickets" / "new").and(warp::get()).and(s()).then(new_page);
-    let create = warp::path!("tickets" / "new").and(warp::post()).and(s()).and(common::form()).then(create);
-    let detail = warp::path!("tickets" / u64).and(warp::get()).and(s()).then(|id, st, s| detail(st, s, id));
+    let list = warp::path!("tickets")
+        .and(warp::get())
+        .and(s())
+        .and(common::query())
+        .then(list);
+    let new_page = warp::path!("tickets" / "new")
+        .and(warp::get())
+        .and(s())
+        .then(new_page);
+    let create = warp::path!("tickets" / "new")
+        .and(warp::post())
+        .and(s())
+        .and(common::form())
+        .then(create);
+    let detail = warp::path!("tickets" / u64)
+        .and(warp::get())
+        .and(s())
+        .then(|id, st, s| detail(st, s, id));
     let act = warp::path!("tickets" / u64 / String)
         .and(warp::post())
         .and(s())
         .and(common::form())
         .then(|id, action, st, s, f| act(st, s, id, action, f));
-    let file = warp::path!("tickets" / u64 / "files" / u64).and(warp::get()).and(s()).then(|id, seq, st, s| file(st, s, id, seq));
-    list.or(new_page).unify().or(create).unify().or(detail).unify().or(act).unify().or(file).unify().boxed()
+    let file = warp::path!("tickets" / u64 / "files" / u64)
+        .and(warp::get())
+        .and(s())
+        .then(|id, seq, st, s| file(st, s, id, seq));
+    list.or(new_page)
+        .unify()
+        .or(create)
+        .unify()
+        .or(detail)
+        .unify()
+        .or(act)
+        .unify()
+        .or(file)
+        .unify()
+        .boxed()
 }
 
 fn status_word(lang: Language, s: TicketStatus) -> String {
@@ -54,9 +81,14 @@ pub struct ListQuery {
 
 /// Parses the list's query string; a bad value names its field.
 pub fn parse_query(q: &[(String, String)], tz: chrono_tz::Tz) -> Result<ListQuery, String> {
-    let mut out = ListQuery { sort: "newest".into(), page: 1, ..Default::default() };
+    let mut out = ListQuery {
+        sort: "newest".into(),
+        page: 1,
+        ..Default::default()
+    };
     let day = |name: &str, v: &str| -> Result<i64, String> {
-        let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| format!("{name}: '{v}' is not a date (YYYY-MM-DD)"))?;
+        let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map_err(|_| format!("{name}: '{v}' is not a date (YYYY-MM-DD)"))?;
         let local = d.and_hms_opt(0, 0, 0).expect("midnight");
         tz.from_local_datetime(&local)
             .earliest()
@@ -71,15 +103,30 @@ pub fn parse_query(q: &[(String, String)], tz: chrono_tz::Tz) -> Result<ListQuer
         out.raw.push((k.clone(), v.to_string()));
         match k.as_str() {
             "status" if v == "open" => {
-                out.filter.statuses = TicketStatus::ALL.into_iter().filter(|s| s.is_open()).collect();
+                out.filter.statuses = TicketStatus::ALL
+                    .into_iter()
+                    .filter(|s| s.is_open())
+                    .collect();
             }
-            "status" => out.filter.statuses.push(TicketStatus::parse(v).ok_or_else(|| format!("status: unknown value '{v}'"))?),
-            "priority" => out.filter.priority = Some(Priority::parse(v).ok_or_else(|| format!("priority: unknown value '{v}'"))?),
-            "category" => out.filter.category = Some(Category::parse(v).ok_or_else(|| format!("category: unknown value '{v}'"))?),
+            "status" => out.filter.statuses.push(
+                TicketStatus::parse(v).ok_or_else(|| format!("status: unknown value '{v}'"))?,
+            ),
+            "priority" => {
+                out.filter.priority = Some(
+                    Priority::parse(v).ok_or_else(|| format!("priority: unknown value '{v}'"))?,
+                )
+            }
+            "category" => {
+                out.filter.category = Some(
+                    Category::parse(v).ok_or_else(|| format!("category: unknown value '{v}'"))?,
+                )
+            }
             "assignee" => out.filter.assignee = Some(v.to_lowercase()),
             "requester" => {
-                out.filter.requester =
-                    Some(v.parse::<i64>().map_err(|_| format!("requester: '{v}' is not a Telegram id"))?)
+                out.filter.requester = Some(
+                    v.parse::<i64>()
+                        .map_err(|_| format!("requester: '{v}' is not a Telegram id"))?,
+                )
             }
             "department" => out.filter.department = Some(v.to_string()),
             "from" => out.filter.created_from = Some(day("from", v)?),
@@ -97,7 +144,11 @@ pub fn parse_query(q: &[(String, String)], tz: chrono_tz::Tz) -> Result<ListQuer
                 out.sort = v.to_string();
             }
             "page" => {
-                out.page = v.parse::<usize>().ok().filter(|p| (1..=100_000).contains(p)).ok_or_else(|| format!("page: '{v}' is not a page number"))?
+                out.page = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|p| (1..=100_000).contains(p))
+                    .ok_or_else(|| format!("page: '{v}' is not a page number"))?
             }
             _ => return Err(format!("{k}: unknown filter")),
         }
@@ -122,42 +173,55 @@ fn url_with(raw: &[(String, String)], key: &str, value: &str) -> String {
 }
 
 async fn list(state: AppState, s: StaffSession, q: Vec<(String, String)>) -> Response {
-    either(async {
-        allow(&s, Action::ViewAllTickets)?;
-        let lang = s.lang();
-        let tz = state.tz;
-        let query = match parse_query(&q, tz) {
-            Ok(x) => x,
-            Err(e) => return Err(common::error_page(&s, StatusCode::BAD_REQUEST, &e)),
-        };
-        let svc = state.service.clone();
-        let qq = query.clone();
-        let (tickets, has_more, staff) = blocking(move || {
-            let tx = svc.read()?;
-            let staff = tx.staff_all()?;
-            let offset = (qq.page - 1) * PAGE;
-            if qq.sort == "newest" {
-                let p = tx.tickets(&qq.filter, offset, PAGE)?;
-                return Ok((p.tickets, p.has_more, staff));
-            }
-            let mut all = tx.tickets(&qq.filter, 0, SORT_CAP)?.tickets;
-            match qq.sort.as_str() {
-                "oldest" => all.reverse(),
-                "priority" => all.sort_by(|a, b| b.priority.cmp(&a.priority).then(b.id.cmp(&a.id))),
-                _ => all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id))),
-            }
-            let has_more = all.len() > offset + PAGE;
-            Ok((all.into_iter().skip(offset).take(PAGE).collect(), has_more, staff))
-        })
-        .await
-        .map_err(|e| service_error(&s, &e))?;
-        Ok(page(list_view(lang, &s, &query, &tickets, has_more, &staff, tz), StatusCode::OK))
-    }
-    .await)
+    either(
+        async {
+            allow(&s, Action::ViewAllTickets)?;
+            let lang = s.lang();
+            let tz = state.tz;
+            let query = match parse_query(&q, tz) {
+                Ok(x) => x,
+                Err(e) => return Err(common::error_page(&s, StatusCode::BAD_REQUEST, &e)),
+            };
+            let svc = state.service.clone();
+            let qq = query.clone();
+            let (tickets, has_more, staff) = blocking(move || {
+                let tx = svc.read()?;
+                let staff = tx.staff_all()?;
+                let offset = (qq.page - 1) * PAGE;
+                if qq.sort == "newest" {
+                    let p = tx.tickets(&qq.filter, offset, PAGE)?;
+                    return Ok((p.tickets, p.has_more, staff));
+                }
+                let mut all = tx.tickets(&qq.filter, 0, SORT_CAP)?.tickets;
+                match qq.sort.as_str() {
+                    "oldest" => all.reverse(),
+                    "priority" => {
+                        all.sort_by(|a, b| b.priority.cmp(&a.priority).then(b.id.cmp(&a.id)))
+                    }
+                    _ => all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id))),
+                }
+                let has_more = all.len() > offset + PAGE;
+                Ok((
+                    all.into_iter().skip(offset).take(PAGE).collect(),
+                    has_more,
+                    staff,
+                ))
+            })
+            .await
+            .map_err(|e| service_error(&s, &e))?;
+            Ok(page(
+                list_view(lang, &s, &query, &tickets, has_more, &staff, tz),
+                StatusCode::OK,
+            ))
+        }
+        .await,
+    )
 }
 
 fn fmt_time(t: Timestamp, tz: chrono_tz::Tz) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 fn list_view(
@@ -169,7 +233,13 @@ fn list_view(
     staff: &[Staff],
     tz: chrono_tz::Tz,
 ) -> Markup {
-    let get = |k: &str| q.raw.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let get = |k: &str| {
+        q.raw
+            .iter()
+            .find(|(kk, _)| kk == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
     let body = html! {
         h1 { (t(lang, "nav.tickets")) }
         form.card.filters method="get" action="/tickets" {
@@ -237,32 +307,53 @@ fn list_view(
             }
         }
     };
-    views::layout(lang, t(lang, "nav.tickets"), Some((&s.staff, &s.csrf)), body)
+    views::layout(
+        lang,
+        t(lang, "nav.tickets"),
+        Some((&s.staff, &s.csrf)),
+        body,
+    )
 }
 
 async fn detail(state: AppState, s: StaffSession, id: u64) -> Response {
-    either(async {
-        allow(&s, Action::ViewAllTickets)?;
-        let svc = state.service.clone();
-        let actor = actor(&s);
-        let (ticket, events, staff, requester) = blocking(move || {
-            let t = svc.ticket_for(&actor, id)?;
-            let tx = svc.read()?;
-            let requester = match t.requester {
-                Some(r) => tx.requester(r)?,
-                None => None,
-            };
-            Ok((t, tx.ticket_events(id)?, tx.staff_all()?, requester))
-        })
-        .await
-        .map_err(|e| service_error(&s, &e))?;
-        Ok(page(detail_view(&s, &ticket, &events, &staff, requester.as_ref(), state.tz, None), StatusCode::OK))
-    }
-    .await)
+    either(
+        async {
+            allow(&s, Action::ViewAllTickets)?;
+            let svc = state.service.clone();
+            let actor = actor(&s);
+            let (ticket, events, staff, requester) = blocking(move || {
+                let t = svc.ticket_for(&actor, id)?;
+                let tx = svc.read()?;
+                let requester = match t.requester {
+                    Some(r) => tx.requester(r)?,
+                    None => None,
+                };
+                Ok((t, tx.ticket_events(id)?, tx.staff_all()?, requester))
+            })
+            .await
+            .map_err(|e| service_error(&s, &e))?;
+            Ok(page(
+                detail_view(
+                    &s,
+                    &ticket,
+                    &events,
+                    &staff,
+                    requester.as_ref(),
+                    state.tz,
+                    None,
+                ),
+                StatusCode::OK,
+            ))
+        }
+        .await,
+    )
 }
 
 fn actor(s: &StaffSession) -> Actor {
-    Actor::Staff { login: s.staff.login.clone(), role: s.staff.role }
+    Actor::Staff {
+        login: s.staff.login.clone(),
+        role: s.staff.role,
+    }
 }
 
 fn detail_view(
@@ -392,48 +483,74 @@ fn detail_view(
     views::layout(lang, &tk.number(), Some((&s.staff, &s.csrf)), body)
 }
 
-async fn act(state: AppState, s: StaffSession, id: u64, action: String, form: HashMap<String, String>) -> Response {
-    either(async {
-        csrf(&s, &form)?;
-        let actor = actor(&s);
-        let svc = state.service.clone();
-        let f = form.clone();
-        let result = blocking(move || -> crate::service::Result<()> {
-            match action.as_str() {
-                "take" => svc.change_status(&actor, id, TicketAction::Take).map(|_| ()),
-                "ask" => svc.change_status(&actor, id, TicketAction::AskRequester).map(|_| ()),
-                "resolve" => svc.change_status(&actor, id, TicketAction::Resolve).map(|_| ()),
-                "reopen" => svc.change_status(&actor, id, TicketAction::Reopen).map(|_| ()),
-                "reject" => {
-                    svc.change_status(&actor, id, TicketAction::Reject { reason: field(&f, "reason").to_string() }).map(|_| ())
+async fn act(
+    state: AppState,
+    s: StaffSession,
+    id: u64,
+    action: String,
+    form: HashMap<String, String>,
+) -> Response {
+    either(
+        async {
+            csrf(&s, &form)?;
+            let actor = actor(&s);
+            let svc = state.service.clone();
+            let f = form.clone();
+            let result = blocking(move || -> crate::service::Result<()> {
+                match action.as_str() {
+                    "take" => svc
+                        .change_status(&actor, id, TicketAction::Take)
+                        .map(|_| ()),
+                    "ask" => svc
+                        .change_status(&actor, id, TicketAction::AskRequester)
+                        .map(|_| ()),
+                    "resolve" => svc
+                        .change_status(&actor, id, TicketAction::Resolve)
+                        .map(|_| ()),
+                    "reopen" => svc
+                        .change_status(&actor, id, TicketAction::Reopen)
+                        .map(|_| ()),
+                    "reject" => svc
+                        .change_status(
+                            &actor,
+                            id,
+                            TicketAction::Reject {
+                                reason: field(&f, "reason").to_string(),
+                            },
+                        )
+                        .map(|_| ()),
+                    "assign" => svc.assign(&actor, id, field(&f, "login")).map(|_| ()),
+                    "priority" => {
+                        let p = Priority::parse(field(&f, "priority"))
+                            .ok_or_else(|| ValidationError::new("priority", "unknown value"))?;
+                        svc.set_priority(&actor, id, p).map(|_| ())
+                    }
+                    "reply" => svc.reply(&actor, id, field(&f, "text")).map(|_| ()),
+                    "note" => svc.note(&actor, id, field(&f, "text")).map(|_| ()),
+                    other => Err(crate::service::ServiceError::NotFound(format!(
+                        "action '{other}'"
+                    ))),
                 }
-                "assign" => svc.assign(&actor, id, field(&f, "login")).map(|_| ()),
-                "priority" => {
-                    let p = Priority::parse(field(&f, "priority"))
-                        .ok_or_else(|| ValidationError::new("priority", "unknown value"))?;
-                    svc.set_priority(&actor, id, p).map(|_| ())
-                }
-                "reply" => svc.reply(&actor, id, field(&f, "text")).map(|_| ()),
-                "note" => svc.note(&actor, id, field(&f, "text")).map(|_| ()),
-                other => Err(crate::service::ServiceError::NotFound(format!("action '{other}'"))),
+            })
+            .await;
+            match result {
+                Ok(()) => Ok(redirect(&format!("/tickets/{id}"))),
+                Err(e) => Err(service_error(&s, &e)),
             }
-        })
-        .await;
-        match result {
-            Ok(()) => Ok(redirect(&format!("/tickets/{id}"))),
-            Err(e) => Err(service_error(&s, &e)),
         }
-    }
-    .await)
+        .await,
+    )
 }
 
 async fn new_page(state: AppState, s: StaffSession) -> Response {
-    either(async {
-        allow(&s, Action::CreateTicketForOther)?;
-        let _ = state;
-        Ok(page(new_view(&s, None, &HashMap::new()), StatusCode::OK))
-    }
-    .await)
+    either(
+        async {
+            allow(&s, Action::CreateTicketForOther)?;
+            let _ = state;
+            Ok(page(new_view(&s, None, &HashMap::new()), StatusCode::OK))
+        }
+        .await,
+    )
 }
 
 fn new_view(s: &StaffSession, error: Option<&str>, form: &HashMap<String, String>) -> Markup {
@@ -469,63 +586,102 @@ fn new_view(s: &StaffSession, error: Option<&str>, form: &HashMap<String, String
 }
 
 async fn create(state: AppState, s: StaffSession, form: HashMap<String, String>) -> Response {
-    either(async {
-        csrf(&s, &form)?;
-        allow(&s, Action::CreateTicketForOther)?;
-        let bad = |msg: String| page(new_view(&s, Some(&msg), &form), StatusCode::BAD_REQUEST);
-        let category = Category::parse(field(&form, "category")).ok_or_else(|| bad("category: unknown value".into()))?;
-        let priority = Priority::parse(field(&form, "priority")).ok_or_else(|| bad("priority: unknown value".into()))?;
-        let requester = match field(&form, "requester") {
-            "" => None,
-            v => Some(v.parse::<i64>().map_err(|_| bad(format!("requester: '{v}' is not a Telegram id")))?),
-        };
-        let new = NewTicket {
-            requester,
-            requester_name: Some(field(&form, "requester_name").to_string()).filter(|n| !n.is_empty()),
-            category,
-            priority,
-            subject: field(&form, "subject").to_string(),
-            description: field(&form, "description").to_string(),
-            order: vec![],
-            source: Source::Panel,
-            idempotency_key: None,
-            attachments: vec![],
-        };
-        let actor = actor(&s);
-        let svc = state.service.clone();
-        match blocking(move || svc.create_ticket(&actor, new)).await {
-            Ok(t) => Ok(redirect(&format!("/tickets/{}", t.id))),
-            Err(e) if e.kind() == "invalid" || e.kind() == "not_found" => Err(bad(e.to_string())),
-            Err(e) => Err(service_error(&s, &e)),
+    either(
+        async {
+            csrf(&s, &form)?;
+            allow(&s, Action::CreateTicketForOther)?;
+            let bad = |msg: String| page(new_view(&s, Some(&msg), &form), StatusCode::BAD_REQUEST);
+            let category = Category::parse(field(&form, "category"))
+                .ok_or_else(|| bad("category: unknown value".into()))?;
+            let priority = Priority::parse(field(&form, "priority"))
+                .ok_or_else(|| bad("priority: unknown value".into()))?;
+            let requester = match field(&form, "requester") {
+                "" => None,
+                v => Some(
+                    v.parse::<i64>()
+                        .map_err(|_| bad(format!("requester: '{v}' is not a Telegram id")))?,
+                ),
+            };
+            let new = NewTicket {
+                requester,
+                requester_name: Some(field(&form, "requester_name").to_string())
+                    .filter(|n| !n.is_empty()),
+                category,
+                priority,
+                subject: field(&form, "subject").to_string(),
+                description: field(&form, "description").to_string(),
+                order: vec![],
+                source: Source::Panel,
+                idempotency_key: None,
+                attachments: vec![],
+            };
+            let actor = actor(&s);
+            let svc = state.service.clone();
+            match blocking(move || svc.create_ticket(&actor, new)).await {
+                Ok(t) => Ok(redirect(&format!("/tickets/{}", t.id))),
+                Err(e) if e.kind() == "invalid" || e.kind() == "not_found" => {
+                    Err(bad(e.to_string()))
+                }
+                Err(e) => Err(service_error(&s, &e)),
+            }
         }
-    }
-    .await)
+        .await,
+    )
 }
 
 async fn file(state: AppState, s: StaffSession, id: u64, seq: u64) -> Response {
     use warp::Reply;
-    either(async {
-        allow(&s, Action::ViewAllTickets)?;
-        let svc = state.service.clone();
-        let events = blocking(move || Ok(svc.read()?.ticket_events(id)?)).await.map_err(|e| service_error(&s, &e))?;
-        let Some((file_id, name)) = events.into_iter().find(|e| e.seq == seq).and_then(|e| match e.kind {
-            EventKind::Attachment { file_id, name, .. } => Some((file_id, name)),
-            _ => None,
-        }) else {
-            return Err(common::error_page(&s, StatusCode::NOT_FOUND, t(s.lang(), "err.not_found")));
-        };
-        let Some(files) = state.files.as_ref() else {
-            return Err(common::error_page(&s, StatusCode::SERVICE_UNAVAILABLE, t(s.lang(), "tk.no_bot")));
-        };
-        let (bytes, _path) = files.fetch(&file_id).await.map_err(|e| common::error_page(&s, StatusCode::BAD_GATEWAY, &e))?;
-        let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || ".-_".contains(*c)).collect();
-        let mut r = warp::reply::with_header(bytes, "content-type", "application/octet-stream").into_response();
-        if let Ok(v) = format!("attachment; filename=\"{}\"", if safe.is_empty() { "file" } else { &safe }).parse() {
-            r.headers_mut().insert("content-disposition", v);
+    either(
+        async {
+            allow(&s, Action::ViewAllTickets)?;
+            let svc = state.service.clone();
+            let events = blocking(move || Ok(svc.read()?.ticket_events(id)?))
+                .await
+                .map_err(|e| service_error(&s, &e))?;
+            let Some((file_id, name)) =
+                events
+                    .into_iter()
+                    .find(|e| e.seq == seq)
+                    .and_then(|e| match e.kind {
+                        EventKind::Attachment { file_id, name, .. } => Some((file_id, name)),
+                        _ => None,
+                    })
+            else {
+                return Err(common::error_page(
+                    &s,
+                    StatusCode::NOT_FOUND,
+                    t(s.lang(), "err.not_found"),
+                ));
+            };
+            let Some(files) = state.files.as_ref() else {
+                return Err(common::error_page(
+                    &s,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    t(s.lang(), "tk.no_bot"),
+                ));
+            };
+            let (bytes, _path) = files
+                .fetch(&file_id)
+                .await
+                .map_err(|e| common::error_page(&s, StatusCode::BAD_GATEWAY, &e))?;
+            let safe: String = name
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || ".-_".contains(*c))
+                .collect();
+            let mut r = warp::reply::with_header(bytes, "content-type", "application/octet-stream")
+                .into_response();
+            if let Ok(v) = format!(
+                "attachment; filename=\"{}\"",
+                if safe.is_empty() { "file" } else { &safe }
+            )
+            .parse()
+            {
+                r.headers_mut().insert("content-disposition", v);
+            }
+            Ok(r)
         }
-        Ok(r)
-    }
-    .await)
+        .await,
+    )
 }
 
 #[cfg(test)]
@@ -533,17 +689,33 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn parses_filters_and_names_bad_fields() {
         let tz = chrono_tz::Europe::Moscow;
-        let p = parse_query(&q(&[("status", "new"), ("priority", "high"), ("from", "2026-01-01"), ("to", "2026-01-31"), ("page", "2")]), tz).unwrap();
+        let p = parse_query(
+            &q(&[
+                ("status", "new"),
+                ("priority", "high"),
+                ("from", "2026-01-01"),
+                ("to", "2026-01-31"),
+                ("page", "2"),
+            ]),
+            tz,
+        )
+        .unwrap();
         assert_eq!(p.filter.statuses, vec![TicketStatus::New]);
         assert_eq!(p.filter.priority, Some(Priority::High));
         assert_eq!(p.page, 2);
-        assert_eq!(p.filter.created_to.unwrap() - p.filter.created_from.unwrap(), 31 * 86_400);
+        assert_eq!(
+            p.filter.created_to.unwrap() - p.filter.created_from.unwrap(),
+            31 * 86_400
+        );
         for (k, v, needle) in [
             ("status", "bogus", "status"),
             ("priority", "1", "priority"),

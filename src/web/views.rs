@@ -23,7 +23,12 @@ pub const NAV: &[(&str, &str, Option<Action>)] = &[
 
 /// An error page (inside the frame when signed in).
 pub fn error(lang: Language, staff: Option<(&Staff, &str)>, title: &str, text: &str) -> Markup {
-    layout(lang, title, staff, html! { div.card { h1 { (title) } p.error role="alert" { (text) } p { a href="/" { "←" } } } })
+    layout(
+        lang,
+        title,
+        staff,
+        html! { div.card { h1 { (title) } p.error role="alert" { (text) } p { a href="/" { "←" } } } },
+    )
 }
 
 /// The page frame. `staff` and `csrf` are set on pages behind a session.
