@@ -612,3 +612,11 @@ fn staff_are_managed_from_the_bot() {
     env.say(ADMIN, "/staff remove 800", "Сотрудник 800 удалён");
     env.say(ADMIN, "/staff bogus", "/staff add ID");
 }
+
+#[test]
+fn staff_subscribe_to_the_digest_from_the_bot() {
+    let env = Env::new("");
+    env.say(ADMIN, "/digest on", "Ежедневная сводка включена");
+    env.say(ADMIN, "/digest off", "Ежедневная сводка выключена");
+    env.say(USER, "/digest on", "Недостаточно прав");
+}

@@ -254,6 +254,30 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
                     _ => reprompt(ctx, chat, lang, "bot.forbidden").await,
                 };
             }
+            "/digest" => {
+                return match super::staff_actor(&ctx.svc, tg_id) {
+                    Some(a @ Actor::Staff { .. }) => {
+                        let on = !matches!(arg.trim(), "off" | "0" | "stop");
+                        let login = match &a {
+                            Actor::Staff { login, .. } => login.clone(),
+                            _ => unreachable!("matched above"),
+                        };
+                        svc(ctx, move |s| s.set_digest_subscription(&a, &login, on)).await?;
+                        reprompt(
+                            ctx,
+                            chat,
+                            lang,
+                            if on {
+                                "bot.digest_on"
+                            } else {
+                                "bot.digest_off"
+                            },
+                        )
+                        .await
+                    }
+                    _ => reprompt(ctx, chat, lang, "bot.forbidden").await,
+                };
+            }
             "/staff" => {
                 return match super::staff_actor(&ctx.svc, tg_id) {
                     Some(a) if role::allowed(a.role(), Action::ManageStaff, None) => {
