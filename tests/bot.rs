@@ -52,14 +52,17 @@ impl Env {
 
     fn start(&mut self) {
         let server = self.sb.serve(&["--config", "config.toml"]);
-        let polling = self.emu.wait_for(
-            |calls| {
-                calls
-                    .iter()
-                    .any(|c| c.method.eq_ignore_ascii_case("getUpdates"))
-            },
-            WAIT,
-        );
+        // The emulator records a long poll only when it is answered; the bot reports polling
+        // as soon as it starts, and updates pushed meanwhile wait in the emulator's queue.
+        let deadline = std::time::Instant::now() + WAIT;
+        let mut polling = false;
+        while std::time::Instant::now() < deadline {
+            if server.get("/healthz").json()["bot"] == "polling" {
+                polling = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let calls: Vec<String> = self
             .emu
             .calls()
