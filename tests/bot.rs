@@ -623,3 +623,12 @@ fn staff_subscribe_to_the_digest_from_the_bot() {
     env.say(ADMIN, "/digest off", "Ежедневная сводка выключена");
     env.say(USER, "/digest on", "Недостаточно прав");
 }
+
+#[test]
+fn requesters_give_an_email_address_for_notifications() {
+    let env = Env::new("");
+    env.register();
+    env.say(USER, "/email ivan@office.test", "ivan@office.test сохранён");
+    env.say(USER, "/email not-an-address", "email");
+    env.say(USER, "/email", "удалён");
+}

@@ -384,3 +384,39 @@ fn archives_and_broadcast() {
         403
     );
 }
+
+#[test]
+fn dashboard_digest_toggle_and_sla_due_times() {
+    let (_sb, server) = start();
+    let mut b = Browser::login(&server, "boss");
+    let page = b.get("/").text();
+    assert!(page.contains("id=\"digest\">выключена"), "{page}");
+    let csrf = b.csrf();
+    // Without the token nothing changes.
+    assert_eq!(b.post("/digest", &[("on", "1")]).status, 403);
+    assert!(b.get("/").text().contains("id=\"digest\">выключена"));
+    assert_eq!(
+        b.post("/digest", &[("csrf", &csrf), ("on", "1")]).status,
+        303
+    );
+    assert!(b.get("/").text().contains("id=\"digest\">включена"));
+    // SLA is on by default: a new ticket shows its due times.
+    let made = b.post(
+        "/tickets/new",
+        &[
+            ("csrf", &csrf),
+            ("requester_name", "Гость Тестов"),
+            ("category", "network"),
+            ("priority", "high"),
+            ("subject", "Нет сети"),
+            ("description", ""),
+        ],
+    );
+    assert_eq!(made.status, 303);
+    let detail = b.get(&made.header("location")).text();
+    assert!(detail.contains("id=\"sla\""), "{detail}");
+    assert!(
+        detail.contains("ответ до") && detail.contains("решить до"),
+        "{detail}"
+    );
+}

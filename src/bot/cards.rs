@@ -17,6 +17,17 @@ pub fn render_card(svc: &Service, t: &Ticket, lang: Language) -> Result<(String,
     for l in &t.order_lines {
         description.push_str(&format!("\n• {} ({}) × {}", l.name, l.sku, l.quantity));
     }
+    if let (Some(due), true, Some(policy)) = (t.resolve_due, t.status.is_open(), &svc.config().sla)
+    {
+        let when = chrono::DateTime::from_timestamp(due, 0)
+            .map(|d| {
+                d.with_timezone(&policy.calendar.tz)
+                    .format("%d.%m %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        description.push_str(&format!("\n⏱ SLA: {when}"));
+    }
     if let Some(r) = &t.rejection_reason {
         description.push_str(&format!("\n⛔ {r}"));
     }

@@ -302,6 +302,26 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             "/new" => return start_new_ticket(ctx, &dialogue, chat, lang).await,
             "/my" => return my_tickets(ctx, chat, tg_id, lang).await,
             "/status" => return status(ctx, chat, tg_id, lang, arg.trim()).await,
+            "/email" => {
+                let addr = arg.trim().to_string();
+                let clear = addr.is_empty() || addr == "-";
+                let a = addr.clone();
+                let r = svc(ctx, move |s| {
+                    s.set_requester_email(
+                        &Actor::Requester { tg_id },
+                        tg_id,
+                        if clear { None } else { Some(&a) },
+                    )
+                })
+                .await;
+                let text = match r {
+                    Ok(_) if clear => txt(ctx, lang, "bot.email_cleared", &[]).await,
+                    Ok(_) => txt(ctx, lang, "bot.email_set", &[("email", &addr)]).await,
+                    Err(e) => e.to_string(),
+                };
+                say(ctx, chat, text, Markup::None).await;
+                return Ok(());
+            }
             _ => {
                 say(
                     ctx,

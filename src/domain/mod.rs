@@ -18,8 +18,8 @@ pub mod validate;
 pub use faq::FaqEntry;
 pub use people::{Language, Requester, Staff};
 pub use record::{
-    AuditEntry, Button, CardRef, DialogRow, Direction, EmailAttachment, IdempotencyRow, Markup, Media, MessageLog,
-    OutboxMessage, OutboxRow, Session, Setting, SlaPlan,
+    AuditEntry, Button, CardRef, DialogRow, Direction, EmailAttachment, IdempotencyRow, Markup,
+    Media, MessageLog, OutboxMessage, OutboxRow, Session, Setting, SlaPlan,
 };
 pub use role::{Action, Actor, Role};
 pub use stock::{MoveReason, StockItem, StockKind, StockMove};

@@ -393,9 +393,9 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "bot.help",
-        "/new — новая заявка\n/my — мои заявки\n/status N — статус заявки\n/cancel — отменить текущее действие\nИли просто напишите вопрос.",
-        "/new — нова заявка\n/my — мої заявки\n/status N — статус заявки\n/cancel — скасувати поточну дію\nАбо просто напишіть питання.",
-        "/new — new ticket\n/my — my tickets\n/status N — ticket status\n/cancel — cancel the current step\nOr just type your question.",
+        "/new — новая заявка\n/my — мои заявки\n/status N — статус заявки\n/email адрес — получать уведомления и на почту\n/cancel — отменить текущее действие\nИли просто напишите вопрос.",
+        "/new — нова заявка\n/my — мої заявки\n/status N — статус заявки\n/email адреса — отримувати сповіщення й на пошту\n/cancel — скасувати поточну дію\nАбо просто напишіть питання.",
+        "/new — new ticket\n/my — my tickets\n/status N — ticket status\n/email address — also get notifications by e-mail\n/cancel — cancel the current step\nOr just type your question.",
     ),
     (
         "bot.help_staff",
@@ -579,6 +579,8 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Щоденне зведення вимкнено.",
         "The daily digest is off.",
     ),
+    ("bot.email_set", "Адрес {email} сохранён: уведомления о заявках будут приходить и на почту.", "Адресу {email} збережено: сповіщення про заявки надходитимуть і на пошту.", "{email} saved: ticket notifications will also come by e-mail."),
+    ("bot.email_cleared", "Адрес почты удалён.", "Адресу пошти видалено.", "E-mail address removed."),
 ];
 
 /// The default text for `key` in `lang`, or the key itself when unknown.

@@ -44,11 +44,14 @@
 //! - its stem occurs in some question or alternative: that term, exactly;
 //! - otherwise (a typo, a word form the stemmers miss, a word only answers use): the indexed
 //!   stems one edit away (the `FuzzyTermQuery` automaton, distance 1, a transposition counts
-//!   1, stems of 5+ characters; at most 8, each weighted 0.8), or, when there are none, its
-//!   trigrams (the 8 rarest that occur in the index; at least half of them must match;
-//!   weighted so a full match is worth about one word); plus the stem in the answers,
-//!   weighted [`ANSWER_BOOST`]. Retrieval only proposes candidates: whether a word really
-//!   matches is decided in memory by the coverage check below, over all trigrams.
+//!   1, stems of 5+ characters; at most 8, each weighted 0.8); when there are none, its
+//!   trigrams (the 8 rarest of those in the index, at least half of them must match; skipped
+//!   when fewer than a third of the word's trigrams are in the index, since a trigram
+//!   similarity of 0.5 needs that many; weighted so a full match is worth about one word);
+//!   and its stem in the answers, weighted [`ANSWER_BOOST`].
+//!
+//! Retrieval only proposes candidates: whether a word really matches is decided in memory by
+//! the coverage check below, over all trigrams.
 //!
 //! Only the first [`MAX_QUERY_TERMS`] distinct words of a query count.
 //!
@@ -678,7 +681,8 @@ impl FaqIndex {
                 Vec::new()
             };
             if near.is_empty() {
-                // The rarest trigrams that occur at all; at least half of them must match.
+                // Dice ≥ GRAM_MATCH needs at least a third of the word's trigrams in common.
+                let need = t.grams.len().div_ceil(3);
                 let mut grams = Vec::with_capacity(t.grams.len());
                 for g in &t.grams {
                     let term = Term::from_field_text(f.gram, &analysis::gram_text(g));
@@ -687,10 +691,14 @@ impl FaqIndex {
                         grams.push((df, term));
                     }
                 }
-                grams.sort_by_key(|(df, _)| *df);
-                grams.truncate(MAX_QUERY_GRAMS);
-                let n = grams.len();
-                if n > 0 {
+                let existing = grams.len();
+                if existing > 0 && existing >= need {
+                    // The rarest ones; at least half of them must match, and never fewer than
+                    // the dropped common ones leave necessary.
+                    grams.sort_by_key(|(df, _)| *df);
+                    grams.truncate(MAX_QUERY_GRAMS);
+                    let n = grams.len();
+                    let required = n.div_ceil(2).max(need.saturating_sub(existing - n)).min(n);
                     let grams: Vec<(Occur, Box<dyn Query>)> = grams
                         .into_iter()
                         .map(|(_, term)| (Occur::Should, term_query(term, 1.0)))
@@ -698,10 +706,7 @@ impl FaqIndex {
                     clauses.push((
                         Occur::Should,
                         Box::new(BoostQuery::new(
-                            Box::new(BooleanQuery::with_minimum_required_clauses(
-                                grams,
-                                n.div_ceil(2),
-                            )),
+                            Box::new(BooleanQuery::with_minimum_required_clauses(grams, required)),
                             GRAM_BOOST / n as f32,
                         )),
                     ));

@@ -87,6 +87,25 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ("col.requester", "Заявитель", "Заявник", "Requester"),
     ("col.assignee", "Исполнитель", "Виконавець", "Assignee"),
     ("none", "нет", "немає", "none"),
+    ("tk.response_due", "ответ до", "відповідь до", "respond by"),
+    ("tk.resolve_due", "решить до", "вирішити до", "resolve by"),
+    ("dash.health", "Проблемы", "Проблеми", "Problems"),
+    ("dash.overdue", "Просрочены", "Прострочені", "Overdue"),
+    (
+        "dash.low_stock",
+        "Мало на складе",
+        "Мало на складі",
+        "Low stock",
+    ),
+    (
+        "dash.digest",
+        "Ежедневная сводка мне",
+        "Щоденне зведення мені",
+        "Send me the daily digest",
+    ),
+    ("dash.digest_on", "включена", "увімкнено", "on"),
+    ("dash.digest_off", "выключена", "вимкнено", "off"),
+    ("dash.toggle", "Переключить", "Перемкнути", "Switch"),
     (
         "tk.search",
         "Поиск по тексту",
@@ -289,4 +308,30 @@ pub fn t(lang: Language, key: &str) -> &'static str {
             Language::En => *en,
         })
         .unwrap_or("?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key the panel asks for exists (a missing one would show as "?").
+    #[test]
+    fn keys_used_by_the_panel_exist() {
+        let used = [
+            include_str!("views.rs"),
+            include_str!("panel.rs"),
+            include_str!("tickets.rs"),
+            include_str!("common.rs"),
+        ];
+        for src in used {
+            for part in src
+                .split("t(lang, \"")
+                .skip(1)
+                .chain(src.split("t(s.lang(), \"").skip(1))
+            {
+                let key = part.split('"').next().unwrap();
+                assert_ne!(t(Language::En, key), "?", "missing panel text {key:?}");
+            }
+        }
+    }
 }

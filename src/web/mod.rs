@@ -208,6 +208,12 @@ pub fn routes(
         .and(csrf_cookie)
         .and(form)
         .then(|token, state, csrf, form| panel::setup_submit(state, token, csrf, form));
+    let digest = warp::path!("digest")
+        .and(warp::post())
+        .and(with_state.clone())
+        .and(session.clone())
+        .and(form)
+        .then(panel::digest_toggle);
     let dashboard = warp::path::end()
         .and(warp::get())
         .and(with_state.clone())
@@ -223,6 +229,7 @@ pub fn routes(
         .or(setup_page)
         .or(setup_submit)
         .or(dashboard)
+        .or(digest)
         .or(areas)
         .recover(handle_rejection)
         .with(warp::reply::with::headers(security_headers()))
@@ -254,17 +261,15 @@ type HealthFacts = (u64, u64, Vec<(String, String)>);
 
 async fn healthz(state: AppState) -> warp::reply::Response {
     let svc = state.service.clone();
-    let facts = tokio::task::spawn_blocking(
-        move || -> Result<HealthFacts, String> {
-            svc.db_ok().map_err(|e| e.to_string())?;
-            let failing = svc.failing_health().map_err(|e| e.to_string())?;
-            let (p, f) = svc
-                .read()
-                .and_then(|tx| Ok(tx.outbox_counts()?))
-                .map_err(|e| e.to_string())?;
-            Ok((p, f, failing))
-        },
-    )
+    let facts = tokio::task::spawn_blocking(move || -> Result<HealthFacts, String> {
+        svc.db_ok().map_err(|e| e.to_string())?;
+        let failing = svc.failing_health().map_err(|e| e.to_string())?;
+        let (p, f) = svc
+            .read()
+            .and_then(|tx| Ok(tx.outbox_counts()?))
+            .map_err(|e| e.to_string())?;
+        Ok((p, f, failing))
+    })
     .await
     .unwrap_or_else(|e| Err(format!("health check panicked: {e}")));
     let bot = state.health.bot();

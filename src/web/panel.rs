@@ -306,16 +306,40 @@ pub async fn setup_submit(
 
 pub async fn dashboard(state: AppState, s: StaffSession) -> Response {
     let svc = state.service.clone();
+    let login = s.staff.login.clone();
     let data = blocking(move || {
+        let now = svc.now();
         let tx = svc.read()?;
         let counts = tx.ticket_status_counts()?;
         let recent = tx.tickets(&TicketFilter::default(), 0, 50)?.tickets;
-        Ok((counts, recent))
+        let open = TicketFilter {
+            statuses: crate::domain::TicketStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_open())
+                .collect(),
+            ..Default::default()
+        };
+        let overdue: Vec<_> = tx
+            .tickets(&open, 0, 5_000)?
+            .tickets
+            .into_iter()
+            .filter(|t| t.resolve_due.is_some_and(|d| d < now))
+            .take(20)
+            .collect();
+        let low: Vec<_> = tx
+            .stock_items()?
+            .into_iter()
+            .filter(|i| i.is_low())
+            .collect();
+        drop(tx);
+        let problems = svc.failing_health()?;
+        let digest = svc.digest_subscribed(&login)?;
+        Ok((counts, recent, overdue, low, problems, digest))
     })
     .await;
     let lang = s.lang();
     match data {
-        Ok((counts, recent)) => html(
+        Ok((counts, recent, overdue, low, problems, digest)) => html(
             views::dashboard(
                 lang,
                 &views::Dashboard {
@@ -323,6 +347,10 @@ pub async fn dashboard(state: AppState, s: StaffSession) -> Response {
                     csrf: &s.csrf,
                     counts: &counts,
                     recent: &recent,
+                    overdue: &overdue,
+                    low_stock: &low,
+                    problems: &problems,
+                    digest,
                 },
             ),
             StatusCode::OK,
@@ -330,6 +358,35 @@ pub async fn dashboard(state: AppState, s: StaffSession) -> Response {
         Err(e) => html(
             views::message(lang, "helpdesk", &e.to_string()),
             StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+    }
+}
+
+/// Turns the signed-in staff member's daily digest on or off.
+pub async fn digest_toggle(
+    state: AppState,
+    s: StaffSession,
+    form: HashMap<String, String>,
+) -> Response {
+    if !session_csrf_ok(&s, &form) {
+        let lang = s.lang();
+        return html(
+            views::message(lang, "helpdesk", t(lang, "form.expired")),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let on = form.get("on").is_some_and(|v| v == "1");
+    let svc = state.service.clone();
+    let actor = crate::domain::Actor::Staff {
+        login: s.staff.login.clone(),
+        role: s.staff.role,
+    };
+    let login = s.staff.login.clone();
+    match blocking(move || svc.set_digest_subscription(&actor, &login, on)).await {
+        Ok(()) => redirect("/"),
+        Err(e) => html(
+            views::message(s.lang(), "helpdesk", &e.to_string()),
+            StatusCode::BAD_REQUEST,
         ),
     }
 }

@@ -391,6 +391,13 @@ fn detail_view(
                 }
             }
             p.muted { (t(lang, "tk.created")) " " (fmt_time(tk.created_at, tz)) " · " (t(lang, "tk.updated")) " " (fmt_time(tk.updated_at, tz)) }
+            @if tk.response_due.is_some() || tk.resolve_due.is_some() {
+                p #sla {
+                    "SLA: "
+                    @if let (Some(d), None) = (tk.response_due, tk.first_response_at) { (t(lang, "tk.response_due")) " " (fmt_time(d, tz)) " · " }
+                    @if let (Some(d), true) = (tk.resolve_due, tk.status.is_open()) { (t(lang, "tk.resolve_due")) " " (fmt_time(d, tz)) }
+                }
+            }
             @if !tk.description.is_empty() { pre.description { (tk.description) } }
             @if !tk.order_lines.is_empty() {
                 ul { @for l in &tk.order_lines { li { (l.name) " (" (l.sku) ") × " (l.quantity) } } }

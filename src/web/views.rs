@@ -129,6 +129,13 @@ pub struct Dashboard<'a> {
     pub csrf: &'a str,
     pub counts: &'a [(TicketStatus, u64)],
     pub recent: &'a [Ticket],
+    /// Open tickets past their resolution target.
+    pub overdue: &'a [Ticket],
+    pub low_stock: &'a [crate::domain::StockItem],
+    /// Failing health checks: (check, detail).
+    pub problems: &'a [(String, String)],
+    /// Whether the signed-in person gets the daily digest.
+    pub digest: bool,
 }
 
 pub fn dashboard(lang: Language, d: &Dashboard<'_>) -> Markup {
@@ -141,6 +148,30 @@ pub fn dashboard(lang: Language, d: &Dashboard<'_>) -> Markup {
                 div.stat { b { (n) } span { (status_word(*s)) } }
             }
         }
+        @if !d.problems.is_empty() {
+            div.card #problems {
+                h2.error { (t(lang, "dash.health")) }
+                ul { @for (c, detail) in d.problems { li { b { (c) } ": " (detail) } } }
+            }
+        }
+        @if !d.overdue.is_empty() {
+            div.card #overdue {
+                h2 { (t(lang, "dash.overdue")) " (" (d.overdue.len()) ")" }
+                ul { @for tk in d.overdue { li { a href={ "/tickets/" (tk.id) } { (tk.number()) " " (tk.subject) } } } }
+            }
+        }
+        @if !d.low_stock.is_empty() {
+            div.card #low-stock {
+                h2 { (t(lang, "dash.low_stock")) }
+                ul { @for i in d.low_stock { li { (i.name) " (" (i.sku) "): " (i.quantity) " / " (i.min_level) } } }
+            }
+        }
+        form.inline method="post" action="/digest" {
+            input type="hidden" name="csrf" value=(d.csrf);
+            input type="hidden" name="on" value=(if d.digest { "0" } else { "1" });
+            span { (t(lang, "dash.digest")) ": " b #digest { (t(lang, if d.digest { "dash.digest_on" } else { "dash.digest_off" })) } }
+            button type="submit" { (t(lang, "dash.toggle")) }
+        }
         div.card {
             h2 { (t(lang, "dash.recent")) }
             table {
@@ -151,8 +182,8 @@ pub fn dashboard(lang: Language, d: &Dashboard<'_>) -> Markup {
                 tbody {
                     @for tk in d.recent {
                         tr {
-                            td { (tk.number()) }
-                            td { (tk.subject) }
+                            td { a href={ "/tickets/" (tk.id) } { (tk.number()) } }
+                            td { a href={ "/tickets/" (tk.id) } { (tk.subject) } }
                             td { span.status { (status_word(tk.status)) } }
                             td { (tk.priority.as_str()) }
                             td { (tk.requester_name) }
