@@ -6,6 +6,7 @@
 //! loads and validates `config.toml`. See `ARCHITECTURE.md`.
 
 pub mod archive;
+pub mod bot;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -13,10 +14,9 @@ pub mod control;
 pub mod domain;
 pub mod jobs;
 pub mod logging;
+pub mod notify;
 pub mod search;
 pub mod server;
 pub mod service;
 pub mod store;
 pub mod web;
-pub mod bot;
-pub mod notify;

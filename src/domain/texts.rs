@@ -579,8 +579,18 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Щоденне зведення вимкнено.",
         "The daily digest is off.",
     ),
-    ("bot.email_set", "Адрес {email} сохранён: уведомления о заявках будут приходить и на почту.", "Адресу {email} збережено: сповіщення про заявки надходитимуть і на пошту.", "{email} saved: ticket notifications will also come by e-mail."),
-    ("bot.email_cleared", "Адрес почты удалён.", "Адресу пошти видалено.", "E-mail address removed."),
+    (
+        "bot.email_set",
+        "Адрес {email} сохранён: уведомления о заявках будут приходить и на почту.",
+        "Адресу {email} збережено: сповіщення про заявки надходитимуть і на пошту.",
+        "{email} saved: ticket notifications will also come by e-mail.",
+    ),
+    (
+        "bot.email_cleared",
+        "Адрес почты удалён.",
+        "Адресу пошти видалено.",
+        "E-mail address removed.",
+    ),
 ];
 
 /// The default text for `key` in `lang`, or the key itself when unknown.

@@ -628,17 +628,33 @@ impl Service {
 
 impl Service {
     /// Sets (or clears) a staff account's e-mail address, used for alerts and digests.
-    pub fn set_staff_email(&self, actor: &Actor, login: &str, email: Option<&str>) -> Result<Staff> {
+    pub fn set_staff_email(
+        &self,
+        actor: &Actor,
+        login: &str,
+        email: Option<&str>,
+    ) -> Result<Staff> {
         if !matches!(actor, Actor::Staff { login: me, .. } if me == login) {
             require(actor, Action::ManageStaff, None)?;
         }
-        let email = email.filter(|e| !e.trim().is_empty()).map(validate::email).transpose()?;
+        let email = email
+            .filter(|e| !e.trim().is_empty())
+            .map(validate::email)
+            .transpose()?;
         let now = self.now();
         let mut tx = self.write()?;
-        let mut s = tx.staff(login)?.ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
+        let mut s = tx
+            .staff(login)?
+            .ok_or_else(|| ServiceError::NotFound(format!("staff account '{login}'")))?;
         s.email = email;
         tx.put_staff(&s)?;
-        tx.add_audit(now, actor, "staff.email", format!("staff:{login}"), s.email.clone().unwrap_or_default())?;
+        tx.add_audit(
+            now,
+            actor,
+            "staff.email",
+            format!("staff:{login}"),
+            s.email.clone().unwrap_or_default(),
+        )?;
         self.commit(tx)?;
         Ok(s)
     }

@@ -95,7 +95,12 @@ impl Service {
                 &mut tx,
                 |s| matches!(s.role, Role::Storekeeper | Role::Admin | Role::Superadmin),
                 "alert.low_stock",
-                &[("name", &item.name), ("sku", &item.sku), ("qty", &qty), ("min", &min)],
+                &[
+                    ("name", &item.name),
+                    ("sku", &item.sku),
+                    ("qty", &qty),
+                    ("min", &min),
+                ],
                 vec![],
                 now,
             )?;
