@@ -515,6 +515,89 @@ fn fill_batched(svc: &Service, rng: &mut Rng, n: u64, start: Timestamp) {
     }
 }
 
+/// The shape of a JSON value: object keys and value kinds, values left out.
+fn shape(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Null => Value::String("null".into()),
+        Value::Bool(_) => Value::String("bool".into()),
+        Value::Number(_) => Value::String("number".into()),
+        Value::String(_) => Value::String("string".into()),
+        Value::Array(xs) => Value::Array(xs.iter().map(shape).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+    }
+}
+
+fn json<T: serde::Serialize>(x: &T) -> serde_json::Value {
+    serde_json::to_value(x).expect("serialisable")
+}
+
+/// Guards the batched fill against drifting from `Service::create_ticket`: files one ticket
+/// each way in a scratch store and checks that both wrote the same number of rows to every
+/// table and rows of the same shape (ticket, timeline, outbox).
+fn check_batched_fill_matches_service(root: &Path) {
+    let clock = Arc::new(StepClock {
+        now: AtomicI64::new(1_735_689_600),
+        step: 300,
+    });
+    let svc = open_service(&root.join("guard"), clock.clone());
+    let mut rng = Rng(3);
+    register_requesters(&svc, &mut rng);
+    let counts = |svc: &Service| -> Vec<(&'static str, u64)> {
+        svc.read().expect("read").table_counts().expect("counts")
+    };
+    let tg = FIRST_TG + 1;
+    // A first ticket creates the sequences in `meta`; compare the second with a batched one.
+    svc.create_ticket(&Actor::Requester { tg_id: tg }, new_ticket(&mut rng, tg))
+        .expect("create ticket");
+    let c0 = counts(&svc);
+    let by_service = svc
+        .create_ticket(&Actor::Requester { tg_id: tg }, new_ticket(&mut rng, tg))
+        .expect("create ticket");
+    let c1 = counts(&svc);
+    fill_batched(&svc, &mut rng, 1, clock.now());
+    let c2 = counts(&svc);
+    for ((name, a), ((_, b), (_, c))) in c0.iter().zip(c1.iter().zip(c2.iter())) {
+        assert_eq!(
+            b - a,
+            c - b,
+            "table '{name}': create_ticket wrote {} rows, the batched fill {}; update fill_batched",
+            b - a,
+            c - b
+        );
+    }
+    let tx = svc.read().expect("read");
+    let by_batch = tx
+        .ticket(by_service.id + 1)
+        .expect("read")
+        .expect("batched ticket");
+    assert_eq!(
+        shape(&json(&by_service)),
+        shape(&json(&by_batch)),
+        "ticket rows differ in shape; update fill_batched"
+    );
+    let events = |id| json(&tx.ticket_events(id).expect("events"));
+    assert_eq!(
+        shape(&events(by_service.id)),
+        shape(&events(by_batch.id)),
+        "timeline rows differ"
+    );
+    let outbox = tx.outbox_due(i64::MAX, usize::MAX).expect("outbox");
+    let rows_of = |id| {
+        let rows: Vec<_> = outbox
+            .iter()
+            .filter(|r| r.ticket_id == Some(id))
+            .map(|r| shape(&json(&r.message)))
+            .collect();
+        rows
+    };
+    assert_eq!(
+        rows_of(by_service.id),
+        rows_of(by_batch.id),
+        "outbox rows differ; update fill_batched"
+    );
+}
+
 fn build_big_store(root: &Path, n: u64) -> BigStore {
     let data_dir = root.join("big");
     let mode = std::env::var("HELPDESK_BENCH_FILL").unwrap_or_else(|_| "auto".into());
@@ -670,30 +753,29 @@ fn status_new() -> TicketFilter {
 /// Alternates short blocks of raw commits and service commits so both see the same disk
 /// weather (on this box the flush latency swings by 10x within seconds); returns
 /// (raw commits/s, service tickets/s) per round of `PAIRED_COMMITS` of each.
-fn interleaved(
-    raw: &Store,
-    raw_key: &mut u64,
-    svc: &Service,
-    pool: &[NewTicket],
-) -> Vec<(f64, f64)> {
+fn interleaved(raw: &Store, raw_key: &mut u64, svc: &Service, pool: &[NewTicket]) -> Paired {
     let value = raw_value();
-    let mut out = Vec::new();
+    let mut p = Paired::default();
     let mut k = 0usize;
+    let (mut raw_cost, mut svc_cost) = (Cost::default(), Cost::default());
     for _ in 0..PAIRED_ROUNDS {
         let (mut raw_time, mut svc_time) = (Duration::ZERO, Duration::ZERO);
         for _ in 0..PAIRED_COMMITS / PAIRED_BLOCK {
+            let before = Cost::now();
             let started = Instant::now();
             for _ in 0..PAIRED_BLOCK {
                 *raw_key += 1;
                 raw.bench_raw_insert(*raw_key, &value).expect("raw insert");
             }
             raw_time += started.elapsed();
+            raw_cost.add(before, Cost::now());
             let batch: Vec<NewTicket> = (0..PAIRED_BLOCK)
                 .map(|_| {
                     k += 1;
                     pool[k % pool.len()].clone()
                 })
                 .collect();
+            let before = Cost::now();
             let started = Instant::now();
             for nt in batch {
                 let tg = nt.requester.expect("requester");
@@ -701,13 +783,73 @@ fn interleaved(
                     .expect("create ticket");
             }
             svc_time += started.elapsed();
+            svc_cost.add(before, Cost::now());
         }
-        out.push((
+        p.rounds.push((
             PAIRED_COMMITS as f64 / raw_time.as_secs_f64(),
             PAIRED_COMMITS as f64 / svc_time.as_secs_f64(),
         ));
     }
-    out
+    let commits = (PAIRED_ROUNDS as u64 * PAIRED_COMMITS) as f64;
+    p.raw_cpu_us = raw_cost.cpu_us / commits;
+    p.svc_cpu_us = svc_cost.cpu_us / commits;
+    p.raw_write_kib = raw_cost.write_bytes.map(|b| b as f64 / 1024.0 / commits);
+    p.svc_write_kib = svc_cost.write_bytes.map(|b| b as f64 / 1024.0 / commits);
+    p
+}
+
+/// What the interleaved comparison found.
+#[derive(Default)]
+struct Paired {
+    /// (raw commits/s, service tickets/s) per round.
+    rounds: Vec<(f64, f64)>,
+    /// CPU time (user + system) of this process per commit, µs.
+    raw_cpu_us: f64,
+    svc_cpu_us: f64,
+    /// Bytes this process sent to storage per commit (`write_bytes` of /proc/self/io), KiB.
+    raw_write_kib: Option<f64>,
+    svc_write_kib: Option<f64>,
+}
+
+/// CPU time and storage writes of this process, to explain where a commit's time goes.
+#[derive(Default, Clone, Copy)]
+struct Cost {
+    cpu_us: f64,
+    write_bytes: Option<u64>,
+}
+
+impl Cost {
+    fn now() -> Cost {
+        // SAFETY: getrusage only writes into the zeroed struct we pass.
+        let cpu_us = unsafe {
+            let mut ru: libc::rusage = std::mem::zeroed();
+            if libc::getrusage(libc::RUSAGE_SELF, &mut ru) == 0 {
+                let us = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+                us(ru.ru_utime) + us(ru.ru_stime)
+            } else {
+                0.0
+            }
+        };
+        let write_bytes = std::fs::read_to_string("/proc/self/io")
+            .ok()
+            .and_then(|io| {
+                io.lines()
+                    .find_map(|l| l.strip_prefix("write_bytes:"))
+                    .and_then(|v| v.trim().parse().ok())
+            });
+        Cost {
+            cpu_us,
+            write_bytes,
+        }
+    }
+
+    fn add(&mut self, before: Cost, after: Cost) {
+        self.cpu_us += after.cpu_us - before.cpu_us;
+        self.write_bytes = match (before.write_bytes, after.write_bytes) {
+            (Some(b), Some(a)) => Some(self.write_bytes.unwrap_or(0) + (a - b)),
+            _ => None,
+        };
+    }
 }
 
 fn raw_value() -> Vec<u8> {
@@ -801,9 +943,9 @@ fn main() {
     }
     let paired = if raw_samples.total_iters() > 0 && svc_samples.total_iters() > 0 {
         eprintln!("[store bench] interleaved raw/service rounds…");
-        interleaved(&raw_store, &mut raw_key, &svc, &pool)
+        Some(interleaved(&raw_store, &mut raw_key, &svc, &pool))
     } else {
-        Vec::new()
+        None
     };
     let svc_store_tickets = svc.read().expect("read").ticket_count().expect("count");
     let svc_store_bytes = svc.store().file_size();
@@ -811,6 +953,7 @@ fn main() {
     drop(raw_store);
 
     // --- 3: reads at 100k ---------------------------------------------------------------------
+    check_batched_fill_matches_service(root);
     let big = build_big_store(root, n_big);
     let big_redb_bytes = big.svc.store().file_size();
     let store = big.svc.store();
@@ -889,9 +1032,10 @@ fn main() {
             verdict(ratio >= 0.5)
         );
     }
-    if !paired.is_empty() {
-        let mut ratios: Vec<f64> = paired.iter().map(|(r, s)| s / r).collect();
-        let rounds: Vec<String> = paired
+    if let Some(p) = &paired {
+        let mut ratios: Vec<f64> = p.rounds.iter().map(|(r, s)| s / r).collect();
+        let rounds: Vec<String> = p
+            .rounds
             .iter()
             .map(|(r, s)| format!("{r:.0}/{s:.0}"))
             .collect();
@@ -907,6 +1051,16 @@ fn main() {
             "  raw/s / service/s per round",
             rounds.join(", ")
         );
+        println!(
+            "{:<52} raw {:.0} µs, service {:.0} µs",
+            "  CPU time per commit (user + system)", p.raw_cpu_us, p.svc_cpu_us
+        );
+        if let (Some(r), Some(s)) = (p.raw_write_kib, p.svc_write_kib) {
+            println!(
+                "{:<52} raw {r:.1} KiB, service {s:.1} KiB",
+                "  bytes written to storage per commit"
+            );
+        }
     }
     println!(
         "{:<52} {} tickets, {:.1} MB ({:.0} B/ticket)",
