@@ -391,7 +391,7 @@ fn detail_view(
                 }
             }
             p.muted { (t(lang, "tk.created")) " " (fmt_time(tk.created_at, tz)) " · " (t(lang, "tk.updated")) " " (fmt_time(tk.updated_at, tz)) }
-            @if tk.response_due.is_some() || tk.resolve_due.is_some() {
+            @if (tk.response_due.is_some() && tk.first_response_at.is_none()) || (tk.resolve_due.is_some() && tk.status.is_open()) {
                 p #sla {
                     "SLA: "
                     @if let (Some(d), None) = (tk.response_due, tk.first_response_at) { (t(lang, "tk.response_due")) " " (fmt_time(d, tz)) " · " }
