@@ -1911,24 +1911,9 @@ async fn staff_action(
         })
         .await
         .map(|_| None),
-        Callback::Resolve(_) => {
-            svc(ctx, move |s| {
-                let t = s
-                    .read()?
-                    .ticket(id)?
-                    .ok_or_else(|| ServiceError::NotFound(format!("ticket #{id}")))?;
-                // A card's "resolve" on a ticket nobody took yet takes it first.
-                if matches!(
-                    t.status,
-                    TicketStatus::New | TicketStatus::Reopened | TicketStatus::WaitingRequester
-                ) {
-                    s.change_status(&actor, id, TicketAction::Take)?;
-                }
-                s.change_status(&actor, id, TicketAction::Resolve)
-            })
+        Callback::Resolve(_) => svc(ctx, move |s| s.resolve_taking(&actor, id))
             .await
-            .map(|_| None)
-        }
+            .map(|_| None),
         Callback::Reopen(_) => svc(ctx, move |s| {
             s.change_status(&actor, id, TicketAction::Reopen)
         })

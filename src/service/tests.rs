@@ -1134,3 +1134,33 @@ mod sla {
         assert_eq!(t2.resolve_due, Some(at(16, 0)));
     }
 }
+
+#[test]
+fn resolving_from_a_card_takes_an_untaken_ticket_first() {
+    let t = setup();
+    let id = t
+        .svc
+        .create_ticket(
+            &Actor::Requester { tg_id: REQ },
+            new_ticket(Category::Printer),
+        )
+        .unwrap()
+        .id;
+    let olga = staff("olga", Role::Operator);
+    let done = t.svc.resolve_taking(&olga, id).unwrap();
+    assert_eq!(
+        (done.status, done.assignee.as_deref()),
+        (TicketStatus::Resolved, Some("olga"))
+    );
+    assert_eq!(
+        t.svc.resolve_taking(&olga, id).unwrap_err().kind(),
+        "illegal_transition"
+    );
+    assert_eq!(
+        t.svc
+            .resolve_taking(&staff("petr", Role::Storekeeper), id)
+            .unwrap_err()
+            .kind(),
+        "forbidden"
+    );
+}

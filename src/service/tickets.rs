@@ -238,6 +238,19 @@ impl Service {
         Ok(t)
     }
 
+    /// Resolves a ticket from a card button: a ticket nobody has taken yet (new, reopened or
+    /// waiting for the requester) is taken by the actor first, each step checked as usual.
+    pub fn resolve_taking(&self, actor: &Actor, id: u64) -> Result<Ticket> {
+        let t = load_ticket(&self.read()?, id)?;
+        if matches!(
+            t.status,
+            TicketStatus::New | TicketStatus::Reopened | TicketStatus::WaitingRequester
+        ) {
+            self.change_status(actor, id, TicketAction::Take)?;
+        }
+        self.change_status(actor, id, TicketAction::Resolve)
+    }
+
     /// Gives a ticket to a staff member (a new or reopened ticket moves to in progress).
     pub fn assign(&self, actor: &Actor, id: u64, login: &str) -> Result<Ticket> {
         let now = self.now();
