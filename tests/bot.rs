@@ -632,3 +632,72 @@ fn requesters_give_an_email_address_for_notifications() {
     env.say(USER, "/email not-an-address", "email");
     env.say(USER, "/email", "удалён");
 }
+
+#[test]
+fn a_refused_token_turns_the_bot_off_and_healthz_says_so() {
+    let emu = Emulator::start(TOKEN);
+    let sb = Sandbox::new();
+    let wrong = "987654321:AAWrongTokenWrongTokenWrongTokenXYZ";
+    sb.write(
+        "config.toml",
+        format!(
+            "[telegram]\ntoken = \"{wrong}\"\napi_url = \"{}\"\n",
+            emu.api_url()
+        ),
+    );
+    let port = common::free_port();
+    let mut cmd = sb.command([
+        "serve",
+        "--config",
+        "config.toml",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    cmd.env("HELPDESK_LOG_LEVEL", "info");
+    let server = Server::spawn(cmd, port);
+    server.wait_stdout("listening on", WAIT);
+    let deadline = std::time::Instant::now() + WAIT;
+    let body = loop {
+        let r = server.get("/healthz");
+        if r.status == 503 {
+            break r.json();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 503 from /healthz: {} {}",
+            r.status,
+            server.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(body["bot"], "error", "{body}");
+    assert_eq!(body["db"], "ok");
+    assert!(body["failing"].to_string().contains("bot"), "{body}");
+    let log = server.wait_stdout("refused the bot token", WAIT);
+    assert!(!log.contains(wrong), "the token never appears in the log");
+}
+
+#[test]
+fn a_deleted_staff_group_fails_the_card_but_not_the_requester() {
+    let env = Env::new("");
+    env.register();
+    env.emu.delete_chat(STAFF_CHAT);
+    env.file_ticket("Клавиатура залита чаем");
+    // The requester is told as usual; the card row is given up and shows as failed.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let h = env.server().get("/healthz").json();
+        if h["outbox_failed"].as_u64().unwrap_or(0) >= 1 && h["outbox_pending"] == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the card row never failed: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        env.server().stdout().contains("chat not found"),
+        "a clear log line"
+    );
+}
