@@ -487,18 +487,7 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
                 return reprompt(ctx, chat, lang, "bot.ask_printer").await;
             };
             let model = t.to_string();
-            let known = svc(ctx, {
-                let model = model.clone();
-                move |s| {
-                    Ok(s.read()?
-                        .stock_items()?
-                        .into_iter()
-                        .filter(|i| i.fits(&model))
-                        .count())
-                }
-            })
-            .await?;
-            if known == 0 {
+            if items_for(ctx, &model).await?.is_empty() {
                 return ask_printer(ctx, chat, lang, Some("bot.unknown_printer")).await;
             }
             draft.printer = Some(model);
@@ -1011,15 +1000,7 @@ async fn ask_item(
     lang: Language,
     draft: Draft,
 ) -> HandlerResult {
-    let model = draft.printer.clone().unwrap_or_default();
-    let items: Vec<StockItem> = svc(ctx, move |s| {
-        Ok(s.read()?
-            .stock_items()?
-            .into_iter()
-            .filter(|i| i.fits(&model))
-            .collect())
-    })
-    .await?;
+    let items = items_for(ctx, draft.printer.as_deref().unwrap_or_default()).await?;
     dialogue.update(State::Item { draft }).await?;
     let rows = items
         .iter()
@@ -1040,6 +1021,41 @@ async fn ask_item(
     )
     .await;
     Ok(())
+}
+
+/// Stock items that fit printer `model`.
+async fn items_for(ctx: &Ctx, model: &str) -> Result<Vec<StockItem>, ServiceError> {
+    let model = model.to_string();
+    svc(ctx, move |s| {
+        Ok(s.read()?
+            .stock_items()?
+            .into_iter()
+            .filter(|i| i.fits(&model))
+            .collect())
+    })
+    .await
+}
+
+/// Answers with an FAQ entry and asks whether it helped; counts the answer.
+async fn send_faq_answer(ctx: &Ctx, chat: i64, lang: Language, e: &crate::domain::FaqEntry) {
+    let id = e.id;
+    let _ = svc(ctx, move |s| s.faq_feedback(id, None)).await;
+    let markup = Markup::inline(vec![vec![
+        (
+            txt(ctx, lang, "btn.yes", &[]).await,
+            cb(Callback::FaqHelpful(id)),
+        ),
+        (
+            txt(ctx, lang, "btn.no", &[]).await,
+            cb(Callback::FaqNotHelpful(id)),
+        ),
+    ]]);
+    let text = format!(
+        "{}\n\n{}",
+        e.answer,
+        txt(ctx, lang, "bot.faq_helped", &[]).await
+    );
+    say(ctx, chat, text, markup).await;
 }
 
 async fn ask_description(
@@ -1224,15 +1240,7 @@ async fn dialog_choice(
             ask_item(ctx, &dialogue, chat, lang, draft).await
         }
         (State::Item { mut draft }, c) if c.starts_with("itm:") => {
-            let model = draft.printer.clone().unwrap_or_default();
-            let items: Vec<StockItem> = svc(ctx, move |s| {
-                Ok(s.read()?
-                    .stock_items()?
-                    .into_iter()
-                    .filter(|i| i.fits(&model))
-                    .collect())
-            })
-            .await?;
+            let items = items_for(ctx, draft.printer.as_deref().unwrap_or_default()).await?;
             let Some(item) = c[4..]
                 .parse::<usize>()
                 .ok()
@@ -1423,29 +1431,7 @@ async fn free_text(
                     question: text.to_string(),
                 })
                 .await?;
-            let id = e.id;
-            let _ = svc(ctx, move |s| s.faq_feedback(id, None)).await;
-            let markup = Markup::inline(vec![vec![
-                (
-                    txt(ctx, lang, "btn.yes", &[]).await,
-                    cb(Callback::FaqHelpful(e.id)),
-                ),
-                (
-                    txt(ctx, lang, "btn.no", &[]).await,
-                    cb(Callback::FaqNotHelpful(e.id)),
-                ),
-            ]]);
-            say(
-                ctx,
-                chat,
-                format!(
-                    "{}\n\n{}",
-                    e.answer,
-                    txt(ctx, lang, "bot.faq_helped", &[]).await
-                ),
-                markup,
-            )
-            .await;
+            send_faq_answer(ctx, chat, lang, &e).await;
             Ok(())
         }
         Answer::Suggestions(_) if !entries.is_empty() => {
@@ -1813,30 +1799,7 @@ pub async fn on_callback(q: CallbackQuery, ctx: Ctx) -> HandlerResult {
             ctx.bot.answer_callback_query(q.id.clone()).await?;
             let entry = svc(&ctx, move |s| Ok(s.read()?.faq_entry(id)?)).await?;
             match entry.filter(|e| e.enabled) {
-                Some(e) => {
-                    let _ = svc(&ctx, move |s| s.faq_feedback(id, None)).await;
-                    let markup = Markup::inline(vec![vec![
-                        (
-                            txt(&ctx, lang, "btn.yes", &[]).await,
-                            cb(Callback::FaqHelpful(e.id)),
-                        ),
-                        (
-                            txt(&ctx, lang, "btn.no", &[]).await,
-                            cb(Callback::FaqNotHelpful(e.id)),
-                        ),
-                    ]]);
-                    say(
-                        &ctx,
-                        tg_id,
-                        format!(
-                            "{}\n\n{}",
-                            e.answer,
-                            txt(&ctx, lang, "bot.faq_helped", &[]).await
-                        ),
-                        markup,
-                    )
-                    .await;
-                }
+                Some(e) => send_faq_answer(&ctx, tg_id, lang, &e).await,
                 None => return stale(&ctx, &q, lang).await,
             }
             return Ok(());
