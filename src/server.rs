@@ -60,6 +60,37 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ),
     }
 
+    // Ticket full-text index: opened now, filled (or caught up) in the background; until then
+    // the panel's search falls back to a substring filter.
+    let ticket_dir = data_dir.join("index").join("tickets");
+    let svc = service.clone();
+    match tokio::task::spawn_blocking(move || svc.attach_ticket_index(&ticket_dir)).await {
+        Ok(Ok(())) => {
+            let svc = service.clone();
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    let s = svc.clone();
+                    match tokio::task::spawn_blocking(move || s.sync_ticket_index()).await {
+                        Ok(Ok(n)) if n > 0 => {
+                            tracing::debug!(tickets = n, "ticket index caught up")
+                        }
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!("ticket search index: {e}"),
+                        Err(e) => tracing::warn!("ticket search index task: {e}"),
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                        _ = stop.changed() => break,
+                    }
+                }
+            });
+        }
+        other => tracing::error!(
+            "ticket full-text search is unavailable: {other:?}; the panel searches by substring"
+        ),
+    }
+
     // Outgoing messages wake the sender at once.
     let wake = Arc::new(tokio::sync::Notify::new());
     let w = wake.clone();

@@ -87,6 +87,7 @@ mod analysis;
 mod rank;
 #[cfg(test)]
 mod tests;
+mod tickets;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -112,6 +113,7 @@ use crate::domain::FaqEntry;
 use analysis::{Analyzed, Analyzer};
 pub use rank::{CLEAR_RATIO, CONFIDENT_COVERAGE, MAX_SUGGESTIONS, MIN_COVERAGE};
 use rank::{Profile, QueryTerm, Ranked};
+pub use tickets::{TICKET_INDEX_VERSION, TicketDoc, TicketIndex, Watermark};
 
 /// Version of the schema and text analysis; part of the fingerprint, so changing it rebuilds
 /// every index on the next start.

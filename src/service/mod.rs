@@ -13,6 +13,7 @@ pub mod reports;
 mod sessions;
 mod settings;
 mod stock;
+mod ticket_search;
 mod tickets;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use faq::FaqImportReport;
 pub use jobs::{HEALTH_CHECKS, SlaScan};
 pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
 pub use sessions::SESSION_SECONDS;
+pub use ticket_search::MAX_HITS as MAX_TICKET_HITS;
 pub use tickets::NewTicket;
 
 /// Why a service call was refused or failed. [`ServiceError::kind`] is a stable machine name.
@@ -110,6 +112,8 @@ struct Inner {
     waker: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
     /// The FAQ search index (derived data), updated after each committed FAQ change.
     faq_index: std::sync::OnceLock<crate::search::FaqIndex>,
+    /// The ticket search index (derived data), caught up from redb before each search.
+    ticket_search: std::sync::OnceLock<ticket_search::TicketSearch>,
 }
 
 impl std::fmt::Debug for Service {
@@ -129,6 +133,7 @@ impl Service {
                 config,
                 waker: std::sync::OnceLock::new(),
                 faq_index: std::sync::OnceLock::new(),
+                ticket_search: std::sync::OnceLock::new(),
             }),
         }
     }

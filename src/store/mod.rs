@@ -269,6 +269,8 @@ pub struct TicketFilter {
     /// Words that must all appear (case-insensitive) in the number, subject, description or
     /// requester's name.
     pub text: Option<String>,
+    /// Only these tickets (the hits of a full-text search), visited highest id first.
+    pub ids: Option<Vec<u64>>,
 }
 
 impl TicketFilter {
@@ -346,7 +348,16 @@ pub trait Reads: TableSource {
             out.push(t);
             Ok(true)
         };
-        if let Some(r) = filter.requester {
+        if let Some(ids) = &filter.ids {
+            let mut ids = ids.clone();
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.dedup();
+            for id in ids {
+                if !visit(id)? {
+                    break;
+                }
+            }
+        } else if let Some(r) = filter.requester {
             let idx = self.table(IDX_REQUESTER)?;
             for row in idx.range((r, 0u64)..=(r, u64::MAX))?.rev() {
                 if !visit(row?.0.value().1)? {
@@ -389,6 +400,21 @@ pub trait Reads: TableSource {
         for s in TicketStatus::ALL {
             let n = idx.range((s.code(), 0u64)..=(s.code(), u64::MAX))?.count() as u64;
             out.push((s, n));
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` ticket changes `(updated_at, id)` at or after `from`, oldest first (what
+    /// the ticket search index has not seen yet).
+    fn ticket_changes_since(
+        &self,
+        from: (Timestamp, u64),
+        limit: usize,
+    ) -> Result<Vec<(Timestamp, u64)>> {
+        let idx = self.table(IDX_UPDATED)?;
+        let mut out = Vec::new();
+        for row in idx.range(from..)?.take(limit) {
+            out.push(row?.0.value());
         }
         Ok(out)
     }

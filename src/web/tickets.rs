@@ -185,14 +185,15 @@ async fn list(state: AppState, s: StaffSession, q: Vec<(String, String)>) -> Res
             let svc = state.service.clone();
             let qq = query.clone();
             let (tickets, has_more, staff) = blocking(move || {
+                let filter = svc.with_text_hits(&qq.filter)?;
                 let tx = svc.read()?;
                 let staff = tx.staff_all()?;
                 let offset = (qq.page - 1) * PAGE;
                 if qq.sort == "newest" {
-                    let p = tx.tickets(&qq.filter, offset, PAGE)?;
+                    let p = tx.tickets(&filter, offset, PAGE)?;
                     return Ok((p.tickets, p.has_more, staff));
                 }
-                let mut all = tx.tickets(&qq.filter, 0, SORT_CAP)?.tickets;
+                let mut all = tx.tickets(&filter, 0, SORT_CAP)?.tickets;
                 match qq.sort.as_str() {
                     "oldest" => all.reverse(),
                     "priority" => {
