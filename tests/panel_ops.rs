@@ -419,4 +419,33 @@ fn dashboard_digest_toggle_and_sla_due_times() {
         detail.contains("ответ до") && detail.contains("решить до"),
         "{detail}"
     );
+    // The dashboard counts it: today's activity, open by priority, the two-week SVG chart.
+    let dash = b.get("/").text();
+    let card = |id: &str| {
+        let from = dash
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id}: {dash}"));
+        dash[from..].split("</div>").next().unwrap().to_string()
+    };
+    assert!(
+        card("today").contains("<b>1</b><span>создано</span>"),
+        "{}",
+        card("today")
+    );
+    let prio = dash
+        .split("id=\"priority-bars\"")
+        .nth(1)
+        .expect("priority bars");
+    let urgent = prio
+        .split("<tr>")
+        .find(|r| r.contains("Срочно"))
+        .expect("a row for high");
+    assert!(urgent.contains("<td class=\"num\">1</td>"), "{urgent}");
+    assert!(urgent.contains("<svg"), "{urgent}");
+    let chart = card("two-weeks");
+    assert!(
+        chart.contains("<svg") && chart.contains("создано: 1</title>"),
+        "{chart}"
+    );
+    assert!(!dash.contains("<script"), "charts are drawn without script");
 }

@@ -4,6 +4,7 @@
 //! audit entry and any outgoing notifications (outbox rows). Bot, web, jobs and CLI are thin
 //! callers. A call that fails validation or a permission check writes nothing.
 
+mod dashboard;
 mod delivery;
 mod faq;
 mod jobs;
@@ -23,6 +24,7 @@ use crate::domain::texts::{default_text, render};
 use crate::domain::*;
 use crate::store::{Reads, Store, StoreError, WriteTx};
 
+pub use dashboard::{DashboardFacts, SlaAlert};
 pub use delivery::{BroadcastProgress, fit_message};
 pub use faq::FaqImportReport;
 pub use jobs::{HEALTH_CHECKS, SlaScan};

@@ -11,7 +11,7 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::common::{self, allow, csrf, either, html as page, redirect, service_error};
+use super::common::{self, allow, csrf, either, fmt_time, html as page, redirect, service_error};
 use super::panel::StaffSession;
 use super::{AppState, blocking, views};
 use crate::domain::validate::{self, MAX_TEXT};
@@ -210,12 +210,6 @@ async fn compose(state: AppState, s: StaffSession) -> Response {
         }
         .await,
     )
-}
-
-fn fmt_time(t: Timestamp, tz: chrono_tz::Tz) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 fn compose_form(s: &StaffSession, text: &str) -> Markup {

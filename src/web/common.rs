@@ -144,3 +144,10 @@ pub fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
 pub fn either(r: Result<Response, Response>) -> Response {
     r.unwrap_or_else(|e| e)
 }
+
+/// A moment as the panel shows it: local date and time to the minute.
+pub fn fmt_time(t: crate::domain::Timestamp, tz: chrono_tz::Tz) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}

@@ -6,6 +6,7 @@
 
 mod archives;
 mod broadcast;
+mod charts;
 pub(crate) mod common;
 mod faq;
 mod i18n;

@@ -307,50 +307,31 @@ pub async fn setup_submit(
 pub async fn dashboard(state: AppState, s: StaffSession) -> Response {
     let svc = state.service.clone();
     let login = s.staff.login.clone();
+    let tz = state.tz;
     let data = blocking(move || {
-        let now = svc.now();
-        let tx = svc.read()?;
-        let counts = tx.ticket_status_counts()?;
-        let recent = tx.tickets(&TicketFilter::default(), 0, 50)?.tickets;
-        let open = TicketFilter {
-            statuses: crate::domain::TicketStatus::ALL
-                .into_iter()
-                .filter(|s| s.is_open())
-                .collect(),
-            ..Default::default()
-        };
-        let overdue: Vec<_> = tx
-            .tickets(&open, 0, 5_000)?
-            .tickets
-            .into_iter()
-            .filter(|t| t.resolve_due.is_some_and(|d| d < now))
-            .take(20)
-            .collect();
-        let low: Vec<_> = tx
-            .stock_items()?
-            .into_iter()
-            .filter(|i| i.is_low())
-            .collect();
-        drop(tx);
+        let facts = svc.dashboard(tz)?;
+        let recent = svc
+            .read()?
+            .tickets(&TicketFilter::default(), 0, 20)?
+            .tickets;
         let problems = svc.failing_health()?;
         let digest = svc.digest_subscribed(&login)?;
-        Ok((counts, recent, overdue, low, problems, digest))
+        Ok((facts, recent, problems, digest))
     })
     .await;
     let lang = s.lang();
     match data {
-        Ok((counts, recent, overdue, low, problems, digest)) => html(
+        Ok((facts, recent, problems, digest)) => html(
             views::dashboard(
                 lang,
                 &views::Dashboard {
                     staff: &s.staff,
                     csrf: &s.csrf,
-                    counts: &counts,
+                    facts: &facts,
                     recent: &recent,
-                    overdue: &overdue,
-                    low_stock: &low,
                     problems: &problems,
                     digest,
+                    tz,
                 },
             ),
             StatusCode::OK,

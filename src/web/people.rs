@@ -12,7 +12,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::common::{
-    self, allow, csrf, either, error_page, field, html as page, redirect, service_error,
+    self, allow, csrf, either, error_page, field, fmt_time, html as page, redirect, service_error,
 };
 use super::panel::StaffSession;
 use super::stock::{seg_decode, seg_encode};
@@ -230,12 +230,6 @@ fn actor(s: &StaffSession) -> Actor {
 
 fn can(s: &StaffSession, a: Action) -> bool {
     role::allowed(s.staff.role, a, None)
-}
-
-fn fmt_time(t: Timestamp, tz: chrono_tz::Tz) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 /// Only the digits of `s`.

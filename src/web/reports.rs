@@ -11,6 +11,7 @@ use warp::filters::BoxedFilter;
 use warp::http::{StatusCode, header};
 use warp::reply::Response;
 
+use super::charts::{day_chart, hbar};
 use super::common::{self, allow, either, html as page, service_error};
 use super::panel::StaffSession;
 use super::{AppState, blocking, views};
@@ -323,48 +324,6 @@ fn opt_duration(lang: Language, v: Option<i64>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-/// Vertical bars, one per day, with the count on hover and the first, middle and last dates
-/// below.
-pub fn day_chart(days: &[(NaiveDate, u64)]) -> Markup {
-    const W: f64 = 900.0;
-    const H: f64 = 160.0;
-    let max = days.iter().map(|d| d.1).max().unwrap_or(0).max(1) as f64;
-    let n = days.len().max(1) as f64;
-    let slot = W / n;
-    let bar = (slot * 0.8).max(0.5);
-    let label_at = [0, days.len() / 2, days.len().saturating_sub(1)];
-    html! {
-        svg.chart viewBox={ "0 0 " (W) " " (H + 34.0) } width="100%" role="img" aria-label="tickets per day" {
-            line x1="0" y1=(H) x2=(W) y2=(H) stroke="#d9dde2" {}
-            text x="0" y="10" font-size="11" fill="#5b6670" { (max as u64) }
-            @for (i, (d, c)) in days.iter().enumerate() {
-                @let h = *c as f64 * (H - 14.0) / max;
-                rect x=(format!("{:.2}", i as f64 * slot + (slot - bar) / 2.0)) y=(format!("{:.2}", H - h))
-                    width=(format!("{bar:.2}")) height=(format!("{h:.2}")) fill="#1f6feb" {
-                    title { (d) ": " (c) }
-                }
-            }
-            @for i in label_at {
-                @if let Some((d, _)) = days.get(i) {
-                    @let anchor = if i == 0 { "start" } else if i + 1 == days.len() { "end" } else { "middle" };
-                    @let x = if i == 0 { 0.0 } else if i + 1 == days.len() { W } else { i as f64 * slot + slot / 2.0 };
-                    text x=(format!("{x:.2}")) y=(H + 16.0) font-size="12" text-anchor=(anchor) fill="#5b6670" { (d) }
-                }
-            }
-        }
-    }
-}
-
-/// A horizontal bar for a table row, `n` of `max`.
-fn hbar(n: u64, max: u64) -> Markup {
-    let w = n as f64 * 200.0 / max.max(1) as f64;
-    html! {
-        svg.hbar viewBox="0 0 200 12" width="200" height="12" role="img" aria-label=(n) {
-            rect x="0" y="0" width=(format!("{w:.1}")) height="12" fill="#1f6feb" {}
-        }
-    }
-}
-
 fn bars_table(lang: Language, id: &str, head: &str, rows: &[(String, u64)]) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0);
     html! {
@@ -586,28 +545,5 @@ mod tests {
         assert_eq!(fmt_duration(Language::En, 3 * 3600 + 5 * 60), "3 h 05 min");
         assert_eq!(fmt_duration(Language::En, 26 * 3600), "26 h 00 min");
         assert_eq!(fmt_duration(Language::Ru, 2 * 86_400 + 4 * 3600), "2 д 4 ч");
-    }
-
-    #[test]
-    fn charts_are_plain_svg_to_scale() {
-        let days = [
-            (d("2026-03-01"), 2),
-            (d("2026-03-02"), 0),
-            (d("2026-03-03"), 4),
-        ];
-        let svg = day_chart(&days).into_string();
-        assert!(svg.starts_with("<svg"));
-        assert_eq!(svg.matches("<rect").count(), 3);
-        assert_eq!(
-            svg.matches("</rect>").count(),
-            3,
-            "SVG elements are closed explicitly"
-        );
-        assert!(svg.contains("<title>2026-03-03: 4</title>"));
-        assert!(svg.contains(r#"height="146.00""#), "{svg}");
-        assert!(svg.contains(r#"height="73.00""#), "{svg}");
-        assert!(!svg.contains("<script"));
-        assert!(day_chart(&[]).into_string().contains("<svg"));
-        assert!(hbar(5, 10).into_string().contains(r#"width="100.0""#));
     }
 }

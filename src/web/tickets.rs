@@ -11,7 +11,9 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::common::{self, allow, csrf, either, field, html as page, redirect, service_error};
+use super::common::{
+    self, allow, csrf, either, field, fmt_time, html as page, redirect, service_error,
+};
 use super::panel::StaffSession;
 use super::{AppState, blocking, i18n::t, views};
 use crate::domain::texts::default_text;
@@ -217,12 +219,6 @@ async fn list(state: AppState, s: StaffSession, q: Vec<(String, String)>) -> Res
         }
         .await,
     )
-}
-
-fn fmt_time(t: Timestamp, tz: chrono_tz::Tz) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 fn list_view(

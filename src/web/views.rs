@@ -127,24 +127,68 @@ pub fn message(lang: Language, title: &str, text: &str) -> Markup {
 pub struct Dashboard<'a> {
     pub staff: &'a Staff,
     pub csrf: &'a str,
-    pub counts: &'a [(TicketStatus, u64)],
+    pub facts: &'a crate::service::DashboardFacts,
     pub recent: &'a [Ticket],
-    /// Open tickets past their resolution target.
-    pub overdue: &'a [Ticket],
-    pub low_stock: &'a [crate::domain::StockItem],
     /// Failing health checks: (check, detail).
     pub problems: &'a [(String, String)],
     /// Whether the signed-in person gets the daily digest.
     pub digest: bool,
+    pub tz: chrono_tz::Tz,
+}
+
+fn sla_card(
+    lang: Language,
+    id: &str,
+    title: &str,
+    total: usize,
+    alerts: &[crate::service::SlaAlert],
+    tz: chrono_tz::Tz,
+) -> Markup {
+    html! {
+        div.card id=(id) {
+            h2 { (title) " (" (total) ")" }
+            ul {
+                @for a in alerts {
+                    li {
+                        a href={ "/tickets/" (a.ticket.id) } { (a.ticket.number()) " " (a.ticket.subject) }
+                        " — " (t(lang, if a.first_response { "dash.first_response" } else { "dash.resolution" }))
+                        " " (super::common::fmt_time(a.due, tz))
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub fn dashboard(lang: Language, d: &Dashboard<'_>) -> Markup {
     let status_word =
         |s: TicketStatus| default_text(lang, &format!("status.{}", s.as_str())).to_string();
+    let f = d.facts;
+    let by_status: Vec<(String, u64)> = f
+        .by_status
+        .iter()
+        .filter(|(s, _)| s.is_open())
+        .map(|(s, n)| (status_word(*s), *n))
+        .collect();
+    let by_priority: Vec<(String, u64)> = f
+        .open_by_priority
+        .iter()
+        .map(|(p, n)| {
+            (
+                default_text(lang, &format!("prio.{}", p.as_str())).to_string(),
+                *n,
+            )
+        })
+        .collect();
+    let days: Vec<_> = f
+        .days
+        .iter()
+        .map(|x| (x.day, x.created, x.resolved))
+        .collect();
     let body = html! {
         h1 { (t(lang, "dash.title")) }
         div.stats {
-            @for (s, n) in d.counts {
+            @for (s, n) in &f.by_status {
                 div.stat { b { (n) } span { (status_word(*s)) } }
             }
         }
@@ -154,16 +198,39 @@ pub fn dashboard(lang: Language, d: &Dashboard<'_>) -> Markup {
                 ul { @for (c, detail) in d.problems { li { b { (c) } ": " (detail) } } }
             }
         }
-        @if !d.overdue.is_empty() {
-            div.card #overdue {
-                h2 { (t(lang, "dash.overdue")) " (" (d.overdue.len()) ")" }
-                ul { @for tk in d.overdue { li { a href={ "/tickets/" (tk.id) } { (tk.number()) " " (tk.subject) } } } }
+        @if f.truncated { p.muted { (t(lang, "dash.truncated")) } }
+        @if f.breached_total > 0 {
+            (sla_card(lang, "overdue", t(lang, "dash.breached"), f.breached_total, &f.breached, d.tz))
+        }
+        @if f.soon_total > 0 {
+            (sla_card(lang, "due-soon", t(lang, "dash.soon"), f.soon_total, &f.soon, d.tz))
+        }
+        div.grid {
+            div.card #today {
+                h2 { (t(lang, "dash.today")) }
+                div.stats {
+                    div.stat { b { (f.created_today) } span { (t(lang, "dash.created")) } }
+                    div.stat { b { (f.resolved_today) } span { (t(lang, "dash.resolved")) } }
+                    div.stat { b { (f.changed_today) } span { (t(lang, "dash.changed")) } }
+                }
+            }
+            div.card #by-status {
+                h2 { (t(lang, "dash.by_status")) }
+                (super::charts::bar_rows("status-bars", &by_status))
+            }
+            div.card #by-priority {
+                h2 { (t(lang, "dash.by_priority")) }
+                (super::charts::bar_rows("priority-bars", &by_priority))
             }
         }
-        @if !d.low_stock.is_empty() {
+        div.card #two-weeks {
+            h2 { (t(lang, "dash.two_weeks")) }
+            (super::charts::paired_day_chart(&days, (t(lang, "dash.created"), t(lang, "dash.resolved"))))
+        }
+        @if !f.low_stock.is_empty() {
             div.card #low-stock {
                 h2 { (t(lang, "dash.low_stock")) }
-                ul { @for i in d.low_stock { li { (i.name) " (" (i.sku) "): " (i.quantity) " / " (i.min_level) } } }
+                ul { @for i in &f.low_stock { li { (i.name) " (" (i.sku) "): " (i.quantity) " / " (i.min_level) } } }
             }
         }
         form.inline method="post" action="/digest" {
