@@ -30,6 +30,8 @@ pub const MAX_HITS: usize = 5_000;
 pub(super) struct TicketSearch {
     index: TicketIndex,
     sync: Mutex<SyncState>,
+    /// `SyncState::complete`, readable without the lock.
+    ready: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -48,6 +50,7 @@ impl TicketSearch {
         let watermark = index.watermark();
         TicketSearch {
             index,
+            ready: std::sync::atomic::AtomicBool::new(false),
             sync: Mutex::new(SyncState {
                 watermark,
                 ..SyncState::default()
@@ -153,6 +156,7 @@ impl Service {
             }
             if docs.is_empty() && !full {
                 st.complete = true;
+                ts.ready.store(true, std::sync::atomic::Ordering::Relaxed);
                 return Ok(indexed);
             }
             drop(tx);
@@ -172,9 +176,17 @@ impl Service {
             st.recent.retain(|_, (t, _)| *t >= keep_from);
             if !full {
                 st.complete = true;
+                ts.ready.store(true, std::sync::atomic::Ordering::Relaxed);
                 return Ok(indexed);
             }
         }
+    }
+
+    /// (caught up at least once since start, tickets indexed), or `None` without an index.
+    pub fn ticket_index_state(&self) -> Option<(bool, u64)> {
+        let ts = self.inner.ticket_search.get()?;
+        let ready = ts.ready.load(std::sync::atomic::Ordering::Relaxed);
+        Some((ready, ts.index.len()))
     }
 
     /// Ids of tickets matching `query` in full text, highest first; `None` when there is no

@@ -336,6 +336,15 @@ async fn metrics(state: AppState) -> warp::reply::Response {
             "# HELP helpdesk_db_bytes Size of the database file.\n# TYPE helpdesk_db_bytes gauge\nhelpdesk_db_bytes {}\n",
             svc.store().file_size()
         ));
+        if let Some((ready, docs)) = svc.ticket_index_state() {
+            out.push_str(&format!(
+                "# HELP helpdesk_ticket_index_ready 1 when full-text ticket search has caught up with the database.\n# TYPE helpdesk_ticket_index_ready gauge\nhelpdesk_ticket_index_ready {}\n",
+                u8::from(ready)
+            ));
+            out.push_str(&format!(
+                "# HELP helpdesk_ticket_index_docs Tickets in the full-text index.\n# TYPE helpdesk_ticket_index_docs gauge\nhelpdesk_ticket_index_docs {docs}\n"
+            ));
+        }
         let failing = svc.failing_health().map_err(|e| e.to_string())?;
         out.push_str("# HELP helpdesk_health_ok 1 when the scheduled health check passes.\n# TYPE helpdesk_health_ok gauge\n");
         for check in crate::service::HEALTH_CHECKS {
