@@ -256,7 +256,7 @@ impl From<ServiceError> for ApiError {
 /// Parses a JSON body into `T`, naming the field of an unknown key, a wrong type or a missing
 /// value (`order[0].quantity`).
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
@@ -282,12 +282,11 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
                     format!("the body is not valid JSON: {full}"),
                 ));
             }
-            // Unknown and missing fields are reported at their parent: add the name.
-            let named = ["unknown field `", "missing field `"]
-                .iter()
-                .find_map(|p| msg.strip_prefix(p))
+            // A missing field is reported at its parent: add its name.
+            let missing = msg
+                .strip_prefix("missing field `")
                 .and_then(|rest| rest.split('`').next());
-            let field = match (named, path.as_str()) {
+            let field = match (missing, path.as_str()) {
                 (Some(n), "." | "") => n.to_string(),
                 (Some(n), p) => format!("{p}.{n}"),
                 (None, "." | "") => String::new(),
