@@ -152,7 +152,10 @@ impl Browser {
         );
         assert_eq!(r.status, 200, "{}", r.text());
         let html = r.text();
-        let at = html.find("<pre id=\"secret\">").expect("the secret is shown") + 17;
+        let at = html
+            .find("<pre id=\"secret\">")
+            .expect("the secret is shown")
+            + 17;
         let secret = html[at..].split('<').next().unwrap().to_string();
         assert!(secret.starts_with("hd_") && secret.len() == 67, "{secret}");
         secret
@@ -267,7 +270,11 @@ fn tokens_from_the_panel_drive_every_route() {
     let olga_csrf = olga.csrf();
     let r = olga.post(
         "/api-tokens",
-        &[("csrf", &olga_csrf), ("name", "sneaky"), ("scope", "read-write")],
+        &[
+            ("csrf", &olga_csrf),
+            ("name", "sneaky"),
+            ("scope", "read-write"),
+        ],
     );
     assert_eq!(r.status, 403);
 
@@ -372,7 +379,10 @@ fn tokens_from_the_panel_drive_every_route() {
             &json!({"requester_name": "X", "category": "network", "subject": "  "}),
         )
         .error(422);
-    assert_eq!((code.as_str(), field.as_deref()), ("invalid", Some("subject")));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("invalid", Some("subject"))
+    );
     let (code, _) = api
         .post(
             "/tickets",
@@ -381,7 +391,10 @@ fn tokens_from_the_panel_drive_every_route() {
         .error(404);
     assert_eq!(code, "not_found");
     let log = audit(&mut boss);
-    assert!(log.contains("ticket.create") && log.contains("api:1c-sync"), "{log}");
+    assert!(
+        log.contains("ticket.create") && log.contains("api:1c-sync"),
+        "{log}"
+    );
 
     // --- List with the panel's filters and pagination. ---
     assert_eq!(read_only.ids(""), vec![id2, id1]);
@@ -395,9 +408,15 @@ fn tokens_from_the_panel_drive_every_route() {
     assert!(api.ids("?requester=42").is_empty());
     assert!(api.ids("?department=IT").is_empty());
     let p1 = api.get("/tickets?per_page=1").json();
-    assert_eq!((p1["tickets"][0]["id"].as_u64(), p1["has_more"].as_bool()), (Some(id2), Some(true)));
+    assert_eq!(
+        (p1["tickets"][0]["id"].as_u64(), p1["has_more"].as_bool()),
+        (Some(id2), Some(true))
+    );
     let p2 = api.get("/tickets?per_page=1&page=2").json();
-    assert_eq!((p2["tickets"][0]["id"].as_u64(), p2["has_more"].as_bool()), (Some(id1), Some(false)));
+    assert_eq!(
+        (p2["tickets"][0]["id"].as_u64(), p2["has_more"].as_bool()),
+        (Some(id1), Some(false))
+    );
     for (query, field) in [
         ("?status=bogus", "status"),
         ("?priority=urgent", "priority"),
@@ -408,7 +427,11 @@ fn tokens_from_the_panel_drive_every_route() {
         ("?colour=red", "colour"),
     ] {
         let (code, f) = api.get(&format!("/tickets{query}")).error(400);
-        assert_eq!((code.as_str(), f.as_deref()), ("bad_request", Some(field)), "{query}");
+        assert_eq!(
+            (code.as_str(), f.as_deref()),
+            ("bad_request", Some(field)),
+            "{query}"
+        );
     }
 
     // --- Status changes, assignment, an illegal change (409) that changes nothing. ---
@@ -420,16 +443,25 @@ fn tokens_from_the_panel_drive_every_route() {
     let r = post_status(id1, json!({"action": "resolve"}));
     assert_eq!(r.json()["ticket"]["status"], "resolved");
     let (code, field) = post_status(id1, json!({"action": "resolve"})).error(409);
-    assert_eq!((code.as_str(), field.as_deref()), ("illegal_transition", Some("action")));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("illegal_transition", Some("action"))
+    );
     let (code, field) = post_status(id2, json!({"action": "reject"})).error(422);
-    assert_eq!((code.as_str(), field.as_deref()), ("invalid", Some("reason")));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("invalid", Some("reason"))
+    );
     let (_, field) = post_status(id2, json!({"action": "take", "reason": "x"})).error(400);
     assert_eq!(field.as_deref(), Some("reason"));
     let (_, field) = post_status(id2, json!({"action": "fly"})).error(400);
     assert_eq!(field.as_deref(), Some("action"));
     post_status(99, json!({"action": "take"})).error(404);
     let (_, field) = read_only
-        .post(&format!("/tickets/{id2}/status"), &json!({"action": "take"}))
+        .post(
+            &format!("/tickets/{id2}/status"),
+            &json!({"action": "take"}),
+        )
         .error(403);
     assert_eq!(field, None);
     let r = post_status(id2, json!({"action": "reject", "reason": "Дубликат"}));
@@ -460,9 +492,21 @@ fn tokens_from_the_panel_drive_every_route() {
         .collect();
     assert_eq!(
         kinds,
-        ["created", "assigned", "status_changed", "status_changed", "public_reply"]
+        [
+            "created",
+            "assigned",
+            "status_changed",
+            "status_changed",
+            "public_reply"
+        ]
     );
-    assert!(one["timeline"].as_array().unwrap().iter().all(|e| e["actor"] == "api:1c-sync"));
+    assert!(
+        one["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == "api:1c-sync")
+    );
     assert_eq!(one["timeline"][4]["text"], "Перезагрузите роутер");
     api.get("/tickets/999").error(404);
     let (_, field) = api.get("/tickets/abc").error(400);
@@ -503,23 +547,42 @@ fn tokens_from_the_panel_drive_every_route() {
     );
     assert_eq!(r.json()["item"]["quantity"], 7);
     let (code, _) = api
-        .post("/stock/CE285A/moves", &json!({"reason": "issue", "quantity": 50}))
+        .post(
+            "/stock/CE285A/moves",
+            &json!({"reason": "issue", "quantity": 50}),
+        )
         .error(409);
     assert_eq!(code, "stock_rule");
     let (code, field) = api
-        .post("/stock/CE285A/moves", &json!({"reason": "adjustment", "quantity": -1}))
+        .post(
+            "/stock/CE285A/moves",
+            &json!({"reason": "adjustment", "quantity": -1}),
+        )
         .error(422);
     assert_eq!((code.as_str(), field.as_deref()), ("invalid", Some("note")));
-    api.post("/stock/NOPE/moves", &json!({"reason": "receipt", "quantity": 1}))
-        .error(404);
+    api.post(
+        "/stock/NOPE/moves",
+        &json!({"reason": "receipt", "quantity": 1}),
+    )
+    .error(404);
     read_only
-        .post("/stock/CE285A/moves", &json!({"reason": "receipt", "quantity": 1}))
+        .post(
+            "/stock/CE285A/moves",
+            &json!({"reason": "receipt", "quantity": 1}),
+        )
         .error(403);
     let (_, field) = api
-        .post("/stock/CE285A/moves", &json!({"reason": "receipt", "quantity": 1.5}))
+        .post(
+            "/stock/CE285A/moves",
+            &json!({"reason": "receipt", "quantity": 1.5}),
+        )
         .error(400);
     assert_eq!(field.as_deref(), Some("quantity"));
-    assert_eq!(api.get("/stock").json()["items"][0]["quantity"], 7, "refusals moved nothing");
+    assert_eq!(
+        api.get("/stock").json()["items"][0]["quantity"],
+        7,
+        "refusals moved nothing"
+    );
 
     // --- FAQ: list, create, update (upsert). ---
     assert_eq!(api.get("/faq").json()["entries"], json!([]));
@@ -545,18 +608,29 @@ fn tokens_from_the_panel_drive_every_route() {
         "/faq/999",
         &json!({"question": "Где принтер?", "answer": "В коридоре"}),
     )
-        .error(404);
-    let (_, field) = api.post("/faq", &json!({"question": "", "answer": "a"})).error(422);
+    .error(404);
+    let (_, field) = api
+        .post("/faq", &json!({"question": "", "answer": "a"}))
+        .error(422);
     assert_eq!(field.as_deref(), Some("question"));
     read_only
-        .post("/faq", &json!({"question": "Где принтер?", "answer": "В коридоре"}))
+        .post(
+            "/faq",
+            &json!({"question": "Где принтер?", "answer": "В коридоре"}),
+        )
         .error(403);
 
     // --- Bodies: unknown fields and wrong types name the field; bad JSON; too large. ---
     for (body, field) in [
-        (json!({"category": "network", "subject": "s", "colour": "red"}), "colour"),
+        (
+            json!({"category": "network", "subject": "s", "colour": "red"}),
+            "colour",
+        ),
         (json!({"category": "network", "subject": 5}), "subject"),
-        (json!({"category": "network", "subject": "s", "priority": "asap"}), "priority"),
+        (
+            json!({"category": "network", "subject": "s", "priority": "asap"}),
+            "priority",
+        ),
         (json!({"subject": "s"}), "category"),
         (
             json!({"category": "cartridge_order", "subject": "s", "order": [{"sku": "CE285A", "quantity": "two"}]}),
@@ -565,14 +639,28 @@ fn tokens_from_the_panel_drive_every_route() {
     ] {
         let r = api.post("/tickets", &body);
         let (code, f) = r.error(400);
-        assert_eq!((code.as_str(), f.as_deref()), ("bad_request", Some(field)), "{body}");
-        assert!(r.json()["error"]["message"].as_str().unwrap().contains(field));
+        assert_eq!(
+            (code.as_str(), f.as_deref()),
+            ("bad_request", Some(field)),
+            "{body}"
+        );
+        assert!(
+            r.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(field)
+        );
     }
     let (_, field) = api
-        .post(&format!("/tickets/{id1}/replies"), &json!({"text": "hi", "silent": true}))
+        .post(
+            &format!("/tickets/{id1}/replies"),
+            &json!({"text": "hi", "silent": true}),
+        )
         .error(400);
     assert_eq!(field.as_deref(), Some("silent"));
-    let (_, field) = api.post("/faq", &json!({"question": "q", "answer": ["a"]})).error(400);
+    let (_, field) = api
+        .post("/faq", &json!({"question": "q", "answer": ["a"]}))
+        .error(400);
     assert_eq!(field.as_deref(), Some("answer"));
     for raw in [&b"{\"subject\": "[..], b"not json", b"[]", b""] {
         let (code, field) = api.call("POST", "/tickets", Some(raw)).error(400);
@@ -594,7 +682,15 @@ fn tokens_from_the_panel_drive_every_route() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             let concrete = path
-                .replace("{id}", &if path.starts_with("/faq") { faq_id } else { id1 }.to_string())
+                .replace(
+                    "{id}",
+                    &if path.starts_with("/faq") {
+                        faq_id
+                    } else {
+                        id1
+                    }
+                    .to_string(),
+                )
                 .replace("{sku}", "CE285A");
             // An empty object: writes answer 400 (a required field is missing) and change
             // nothing; reads answer 200.
@@ -614,14 +710,25 @@ fn tokens_from_the_panel_drive_every_route() {
 
     // --- Revocation: the token stops working at once; the panel shows when it was used. ---
     let csrf = boss.csrf();
-    let r = boss.post("/api-tokens/revoke", &[("csrf", &csrf), ("name", "1c-sync")]);
+    let r = boss.post(
+        "/api-tokens/revoke",
+        &[("csrf", &csrf), ("name", "1c-sync")],
+    );
     assert_eq!(r.status, 303);
     let (code, _) = api.post("/tickets", &new_ticket).error(401);
     assert_eq!(code, "unauthorized");
     api.get("/tickets").error(401);
-    assert_eq!(read_only.ids("").len(), 2, "the revoked token filed nothing");
+    assert_eq!(
+        read_only.ids("").len(),
+        2,
+        "the revoked token filed nothing"
+    );
     let list = boss.get("/api-tokens").text();
-    assert_eq!(list.matches("/api-tokens/revoke").count(), 1, "only monitoring can still be revoked");
+    assert_eq!(
+        list.matches("/api-tokens/revoke").count(),
+        1,
+        "only monitoring can still be revoked"
+    );
     let log = audit(&mut boss);
     assert!(log.contains("api_token.revoke"));
     // Secrets never reach the log output.
@@ -638,7 +745,12 @@ mod bot {
     const WAIT: Duration = Duration::from_secs(15);
 
     #[track_caller]
-    fn expect(emu: &Emulator, chat: i64, mark: usize, needle: &str) -> crate::tg_emulator::SentMessage {
+    fn expect(
+        emu: &Emulator,
+        chat: i64,
+        mark: usize,
+        needle: &str,
+    ) -> crate::tg_emulator::SentMessage {
         let found = emu.wait_for_sent(
             |all| {
                 all.iter()
@@ -648,7 +760,11 @@ mod bot {
             },
             WAIT,
         );
-        let sent: Vec<String> = emu.sent_to(chat).iter().filter_map(|m| m.text.clone()).collect();
+        let sent: Vec<String> = emu
+            .sent_to(chat)
+            .iter()
+            .filter_map(|m| m.text.clone())
+            .collect();
         assert!(found, "no message containing {needle:?}; got {sent:#?}");
         emu.sent_to(chat)
             .into_iter()
@@ -690,7 +806,9 @@ mod bot {
         let m = emu.sent_to(USER).len();
         emu.push_contact(USER, USER, "+79123456789");
         let deps = expect(&emu, USER, m, "Выберите ваш отдел");
-        let data = deps.callback_data("Бухгалтерия").expect("department button");
+        let data = deps
+            .callback_data("Бухгалтерия")
+            .expect("department button");
         let m = emu.sent_to(USER).len();
         emu.push_callback(USER, USER, deps.message_id, &data);
         expect(&emu, USER, m, "Готово");
@@ -725,7 +843,10 @@ mod bot {
         // Delivered: nothing waits in the outbox.
         let deadline = std::time::Instant::now() + WAIT;
         while server.get("/healthz").json()["outbox_pending"] != 0 {
-            assert!(std::time::Instant::now() < deadline, "the outbox never drained");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the outbox never drained"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

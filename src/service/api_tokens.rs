@@ -190,7 +190,10 @@ mod tests {
         assert_eq!(token.hash, api_token_hash(&secret));
         assert!(secret.starts_with(&token.prefix));
         let stored = svc.read().unwrap().api_token("1c-sync").unwrap().unwrap();
-        assert!(!format!("{stored:?}").contains(&secret[3..]), "secret stored");
+        assert!(
+            !format!("{stored:?}").contains(&secret[3..]),
+            "secret stored"
+        );
 
         let caller = svc.api_caller(&secret, true).unwrap();
         assert_eq!(

@@ -145,9 +145,10 @@ pub fn match_route(method: &str, path: &str) -> Result<(&'static Route, Vec<Stri
 }
 
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes: Vec<u8> = url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned().into_bytes())?;
+    let bytes: Vec<u8> =
+        url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned().into_bytes())?;
     String::from_utf8(bytes).ok()
 }
 
@@ -228,8 +229,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::Transition(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message).field("reason")
             }
-            ServiceError::Stock(s @ (StockError::Insufficient { .. } | StockError::NegativeBalance)) => {
-                let _ = s;
+            // Not enough in stock is a conflict with the state; the rest are bad values.
+            ServiceError::Stock(StockError::Insufficient { .. } | StockError::NegativeBalance) => {
                 ApiError::new(StatusCode::CONFLICT, "stock_rule", message).field("quantity")
             }
             ServiceError::Stock(s) => {
@@ -311,9 +312,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// The API's filter: answers every request under `/api/v1` (never rejects, so the panel's
 /// HTML error pages never answer an API call).
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    let query = warp::query::raw()
-        .or(warp::any().map(String::new))
-        .unify();
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::path("api")
         .and(warp::path("v1"))
         .and(warp::any().map(move || state.clone()))
@@ -413,7 +412,10 @@ where
             let mut r = ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                format!("{method} is not allowed here; allowed: {}", allowed.join(", ")),
+                format!(
+                    "{method} is not allowed here; allowed: {}",
+                    allowed.join(", ")
+                ),
             )
             .into_response();
             if let Ok(v) = allowed.join(", ").parse() {
@@ -646,8 +648,7 @@ async fn list_tickets(ctx: Ctx) -> Result<Response, ApiError> {
     })?;
     let svc = ctx.state.service.clone();
     let page = q.page;
-    let (tickets, has_more) =
-        blocking(move || Ok(list_page(&svc.read()?, &q, per_page)?)).await?;
+    let (tickets, has_more) = blocking(move || Ok(list_page(&svc.read()?, &q, per_page)?)).await?;
     ok(
         StatusCode::OK,
         json!({
@@ -735,7 +736,11 @@ async fn create_ticket(ctx: Ctx) -> Result<Response, ApiError> {
         priority: input.priority,
         subject: input.subject,
         description: input.description,
-        order: input.order.into_iter().map(|l| (l.sku, l.quantity)).collect(),
+        order: input
+            .order
+            .into_iter()
+            .map(|l| (l.sku, l.quantity))
+            .collect(),
         source: Source::Api,
         // Keys of different tokens never collide.
         idempotency_key: input.idempotency_key.map(|k| format!("{token}:{k}")),
@@ -987,7 +992,10 @@ mod tests {
         assert_eq!(routed.len(), ROUTES.len(), "a route is listed twice");
         let documented = documented();
         let missing: Vec<_> = routed.difference(&documented).collect();
-        assert!(missing.is_empty(), "routes missing from openapi.json: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "routes missing from openapi.json: {missing:?}"
+        );
         let extra: Vec<_> = documented.difference(&routed).collect();
         assert!(extra.is_empty(), "documented but not routed: {extra:?}");
     }
@@ -1008,14 +1016,40 @@ mod tests {
             let op = &doc["paths"][route.path][route.method.to_lowercase()];
             let security = op.get("security");
             if route.public {
-                assert_eq!(security, Some(&json!([])), "{} {}", route.method, route.path);
+                assert_eq!(
+                    security,
+                    Some(&json!([])),
+                    "{} {}",
+                    route.method,
+                    route.path
+                );
             } else {
-                assert!(security.is_none(), "{} {} uses the global bearer scheme", route.method, route.path);
-                assert!(op["responses"]["401"].is_object(), "{} {}: 401", route.method, route.path);
+                assert!(
+                    security.is_none(),
+                    "{} {} uses the global bearer scheme",
+                    route.method,
+                    route.path
+                );
+                assert!(
+                    op["responses"]["401"].is_object(),
+                    "{} {}: 401",
+                    route.method,
+                    route.path
+                );
             }
             if route.write {
-                assert!(op["responses"]["403"].is_object(), "{} {}: 403", route.method, route.path);
-                assert!(op["requestBody"].is_object(), "{} {}: requestBody", route.method, route.path);
+                assert!(
+                    op["responses"]["403"].is_object(),
+                    "{} {}: 403",
+                    route.method,
+                    route.path
+                );
+                assert!(
+                    op["requestBody"].is_object(),
+                    "{} {}: requestBody",
+                    route.method,
+                    route.path
+                );
             }
         }
     }
@@ -1023,10 +1057,7 @@ mod tests {
     #[test]
     fn the_router_finds_every_route_by_its_table() {
         for route in ROUTES {
-            let path = route
-                .path
-                .replace("{id}", "12")
-                .replace("{sku}", "CE285A");
+            let path = route.path.replace("{id}", "12").replace("{sku}", "CE285A");
             let (found, params) = match_route(route.method, &path).unwrap();
             assert_eq!(found.op, route.op, "{} {path}", route.method);
             assert_eq!(params.len(), route.path.matches('{').count());
@@ -1037,7 +1068,10 @@ mod tests {
         assert!(p.is_empty());
         assert_eq!(match_route("GET", "/nope").unwrap_err(), NoRoute::NotFound);
         assert_eq!(match_route("GET", "").unwrap_err(), NoRoute::NotFound);
-        assert_eq!(match_route("GET", "/tickets/1/nope").unwrap_err(), NoRoute::NotFound);
+        assert_eq!(
+            match_route("GET", "/tickets/1/nope").unwrap_err(),
+            NoRoute::NotFound
+        );
         assert_eq!(
             match_route("DELETE", "/tickets").unwrap_err(),
             NoRoute::Method(vec!["GET", "POST"])
@@ -1048,8 +1082,15 @@ mod tests {
     fn bodies_name_the_field_at_fault() {
         let e = parse_body::<NewTicketIn>(br#"{"subject":"x","category":"network","colour":1}"#)
             .unwrap_err();
-        assert_eq!((e.status, e.field.as_deref()), (StatusCode::BAD_REQUEST, Some("colour")));
-        assert!(e.message.starts_with("colour: unknown field"), "{}", e.message);
+        assert_eq!(
+            (e.status, e.field.as_deref()),
+            (StatusCode::BAD_REQUEST, Some("colour"))
+        );
+        assert!(
+            e.message.starts_with("colour: unknown field"),
+            "{}",
+            e.message
+        );
 
         let e = parse_body::<NewTicketIn>(br#"{"subject":5,"category":"network"}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("subject"));
@@ -1073,9 +1114,18 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("order[0].x"));
 
-        for bad in [&b"{"[..], b"[1,2", b"{\"subject\":\"x\",\"category\":\"network\"} trailing", b""] {
+        for bad in [
+            &b"{"[..],
+            b"[1,2",
+            b"{\"subject\":\"x\",\"category\":\"network\"} trailing",
+            b"",
+        ] {
             let e = parse_body::<NewTicketIn>(bad).unwrap_err();
-            assert_eq!((e.status, e.code, e.field.clone()), (StatusCode::BAD_REQUEST, "bad_request", None), "{bad:?}");
+            assert_eq!(
+                (e.status, e.code, e.field.clone()),
+                (StatusCode::BAD_REQUEST, "bad_request", None),
+                "{bad:?}"
+            );
         }
         let ok: NewTicketIn = parse_body(br#"{"subject":"x","category":"network"}"#).unwrap();
         assert_eq!(ok.priority, Priority::Normal);
@@ -1090,8 +1140,18 @@ mod tests {
                 "invalid",
                 Some("subject"),
             ),
-            (ServiceError::NotFound("ticket #9".into()), StatusCode::NOT_FOUND, "not_found", None),
-            (ServiceError::Forbidden("no".into()), StatusCode::FORBIDDEN, "forbidden", None),
+            (
+                ServiceError::NotFound("ticket #9".into()),
+                StatusCode::NOT_FOUND,
+                "not_found",
+                None,
+            ),
+            (
+                ServiceError::Forbidden("no".into()),
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                None,
+            ),
             (
                 TransitionError::Illegal {
                     from: TicketStatus::Closed,
@@ -1124,11 +1184,19 @@ mod tests {
                 "invalid",
                 Some("note"),
             ),
-            (ServiceError::Conflict("dup".into()), StatusCode::CONFLICT, "conflict", None),
+            (
+                ServiceError::Conflict("dup".into()),
+                StatusCode::CONFLICT,
+                "conflict",
+                None,
+            ),
         ];
         for (e, status, code, field) in cases {
             let a = ApiError::from(e);
-            assert_eq!((a.status, a.code, a.field.as_deref()), (status, code, field));
+            assert_eq!(
+                (a.status, a.code, a.field.as_deref()),
+                (status, code, field)
+            );
         }
     }
 }

@@ -81,11 +81,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(s())
         .and(common::form())
         .then(revoke);
-    list.or(create)
-        .unify()
-        .or(revoke)
-        .unify()
-        .boxed()
+    list.or(create).unify().or(revoke).unify().boxed()
 }
 
 fn actor(s: &StaffSession) -> Actor {
@@ -196,12 +192,7 @@ fn fmt_time(t: Option<Timestamp>, tz: chrono_tz::Tz, lang: Language) -> String {
 
 fn view(s: &StaffSession, tokens: &[ApiToken], tz: chrono_tz::Tz, n: Notice<'_>) -> Markup {
     let lang = s.lang();
-    let typed = |k: &str| {
-        n.form
-            .and_then(|f| f.get(k))
-            .cloned()
-            .unwrap_or_default()
-    };
+    let typed = |k: &str| n.form.and_then(|f| f.get(k)).cloned().unwrap_or_default();
     let body = html! {
         h1 { (tr(lang, "title")) }
         p.muted { (tr(lang, "intro")) " " a href="/api/v1/openapi.json" { "/api/v1/openapi.json" } }
@@ -263,12 +254,7 @@ fn view(s: &StaffSession, tokens: &[ApiToken], tz: chrono_tz::Tz, n: Notice<'_>)
             @if tokens.is_empty() { p.muted { (tr(lang, "none")) } }
         }
     };
-    views::layout(
-        lang,
-        tr(lang, "title"),
-        Some((&s.staff, &s.csrf)),
-        body,
-    )
+    views::layout(lang, tr(lang, "title"), Some((&s.staff, &s.csrf)), body)
 }
 
 #[cfg(test)]

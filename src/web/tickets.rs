@@ -180,7 +180,10 @@ pub fn list_page(
         _ => all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id))),
     }
     let has_more = all.len() > offset + per_page;
-    Ok((all.into_iter().skip(offset).take(per_page).collect(), has_more))
+    Ok((
+        all.into_iter().skip(offset).take(per_page).collect(),
+        has_more,
+    ))
 }
 
 fn url_with(raw: &[(String, String)], key: &str, value: &str) -> String {
