@@ -49,6 +49,8 @@ fn populated(n: usize) -> crate::service::testing::TestService {
     .unwrap();
     svc.move_stock(&Actor::Cli, "CE285A", MoveReason::Receipt, 50, None, "")
         .unwrap();
+    svc.create_api_token(&Actor::Cli, "backup-check", crate::domain::ApiScope::Read)
+        .unwrap();
     svc.upsert_faq(
         &olga,
         None,
@@ -115,12 +117,18 @@ fn snapshot_verify_restore_round_trip_with_thousands_of_tickets() {
         assert_eq!(sum.rows, live[name], "rows of {name}");
     }
     assert_eq!(m.tables["tickets"].rows, 2000);
+    assert_eq!(m.tables["api_tokens"].rows, 1);
 
     let target = out.path().join("restored");
     let report = restore(&path, &target).unwrap();
     assert_eq!(report.rows["tickets"], 2000);
     let restored = Store::open(&target).unwrap();
     let tx = restored.read().unwrap();
+    // API tokens survive a restore (only their hashes were ever stored).
+    assert_eq!(
+        tx.api_token("backup-check").unwrap(),
+        t.svc.read().unwrap().api_token("backup-check").unwrap()
+    );
     assert_eq!(
         tx.ticket(1234).unwrap(),
         t.svc.read().unwrap().ticket(1234).unwrap()

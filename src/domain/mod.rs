@@ -4,6 +4,7 @@
 //! **Architecture invariant:** nothing here does I/O or knows an async runtime. Times are UTC
 //! unix seconds (`i64`) so that rules can be tested with any clock.
 
+pub mod api_token;
 pub mod callback;
 pub mod faq;
 pub mod people;
@@ -15,6 +16,7 @@ pub mod texts;
 pub mod ticket;
 pub mod validate;
 
+pub use api_token::{ApiScope, ApiToken};
 pub use faq::FaqEntry;
 pub use people::{Language, Requester, Staff};
 pub use record::{

@@ -4,6 +4,7 @@
 //! audit entry and any outgoing notifications (outbox rows). Bot, web, jobs and CLI are thin
 //! callers. A call that fails validation or a permission check writes nothing.
 
+mod api_tokens;
 mod dashboard;
 mod delivery;
 mod faq;
@@ -24,6 +25,7 @@ use crate::domain::texts::{default_text, render};
 use crate::domain::*;
 use crate::store::{Reads, Store, StoreError, WriteTx};
 
+pub use api_tokens::{API_TOKEN_PREFIX, api_token_hash, api_token_matches, new_api_secret};
 pub use dashboard::{DashboardFacts, SlaAlert};
 pub use delivery::{BroadcastProgress, fit_message};
 pub use faq::FaqImportReport;

@@ -609,6 +609,15 @@ pub trait Reads: TableSource {
         all_recs(&self.table(SLA)?, "sla")
     }
 
+    fn api_token(&self, name: &str) -> Result<Option<ApiToken>> {
+        get_rec(&self.table(API_TOKENS)?, "api_tokens", name)
+    }
+
+    /// Every API token (revoked ones too), by name.
+    fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        all_recs(&self.table(API_TOKENS)?, "api_tokens")
+    }
+
     fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRow>> {
         get_rec(&self.table(IDEMPOTENCY)?, "idempotency", key)
     }
@@ -650,6 +659,7 @@ pub trait Reads: TableSource {
             "ticket_cards" => self.table(TICKET_CARDS)?.len()?,
             "idempotency" => self.table(IDEMPOTENCY)?.len()?,
             "sla" => self.table(SLA)?.len()?,
+            "api_tokens" => self.table(API_TOKENS)?.len()?,
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         })
     }
@@ -947,6 +957,13 @@ impl WriteTx {
         Ok(self.txn.open_table(SLA)?.remove(ticket_id)?.is_some())
     }
 
+    pub fn put_api_token(&mut self, t: &ApiToken) -> Result<()> {
+        self.txn
+            .open_table(API_TOKENS)?
+            .insert(t.name.as_str(), codec::encode(t).as_slice())?;
+        Ok(())
+    }
+
     pub fn put_idempotency(&mut self, r: &IdempotencyRow) -> Result<()> {
         self.txn
             .open_table(IDEMPOTENCY)?
@@ -1014,6 +1031,7 @@ pub const ARCHIVED_TABLES: &[&str] = &[
     "ticket_cards",
     "idempotency",
     "sla",
+    "api_tokens",
 ];
 
 /// A `meta` row as it appears in an archive.
@@ -1094,6 +1112,7 @@ impl ReadTx {
                 export_recs::<IdempotencyRow, _>(&self.table(IDEMPOTENCY)?, "idempotency", out)
             }
             "sla" => export_recs::<SlaPlan, _>(&self.table(SLA)?, "sla", out),
+            "api_tokens" => export_recs::<ApiToken, _>(&self.table(API_TOKENS)?, "api_tokens", out),
             other => Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
     }
@@ -1171,6 +1190,7 @@ impl WriteTx {
             "ticket_cards" => load!(TICKET_CARDS, CardRef, |r| r.ticket_id),
             "idempotency" => load!(IDEMPOTENCY, IdempotencyRow, |r| r.key.as_str()),
             "sla" => load!(SLA, SlaPlan, |r| r.ticket_id),
+            "api_tokens" => load!(API_TOKENS, ApiToken, |r| r.name.as_str()),
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
         Ok(n - first_line)

@@ -20,6 +20,8 @@ pub const DIALOGS: TableDefinition<i64, &[u8]> = TableDefinition::new("dialogs")
 pub const TICKET_CARDS: TableDefinition<u64, &[u8]> = TableDefinition::new("ticket_cards");
 pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
 pub const SLA: TableDefinition<u64, &[u8]> = TableDefinition::new("sla");
+/// REST API tokens by name (only hashes of the secrets).
+pub const API_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_tokens");
 
 /// Index: (status code, ticket id).
 pub const IDX_STATUS: TableDefinition<(u8, u64), ()> = TableDefinition::new("idx_tickets_status");
@@ -61,6 +63,7 @@ pub fn create_all_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(TICKET_CARDS)?;
     txn.open_table(IDEMPOTENCY)?;
     txn.open_table(SLA)?;
+    txn.open_table(API_TOKENS)?;
     txn.open_table(IDX_CARD_MESSAGE)?;
     txn.open_table(IDX_CARD_THREAD)?;
     txn.open_table(IDX_STATUS)?;

@@ -36,6 +36,7 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ("nav.logs", "Журналы", "Журнали", "Logs"),
     ("nav.reports", "Отчёты", "Звіти", "Reports"),
     ("nav.archives", "Архивы", "Архіви", "Archives"),
+    ("nav.api_tokens", "API", "API", "API"),
     (
         "nav.password",
         "Сменить пароль",

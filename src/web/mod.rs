@@ -4,6 +4,8 @@
 //! **Architecture invariant:** only this module knows warp and maud; handlers call
 //! [`crate::service`] and hold no business rule.
 
+mod api;
+mod api_tokens;
 mod archives;
 mod broadcast;
 mod charts;
@@ -136,7 +138,11 @@ struct HealthBody {
 pub fn routes(
     state: AppState,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
-    let areas = tickets::routes(state.clone())
+    let areas = api::routes(state.clone())
+        .or(api_tokens::routes(state.clone()))
+        .unify()
+        .or(tickets::routes(state.clone()))
+        .unify()
         .or(faq::routes(state.clone()))
         .unify()
         .or(stock::routes(state.clone()))

@@ -163,6 +163,34 @@ pub fn parse_query(q: &[(String, String)], tz: chrono_tz::Tz) -> Result<ListQuer
     Ok(out)
 }
 
+/// The page of the list `q` asks for (filters, sort, page of `per_page` tickets), and whether
+/// more follow. Shared by the panel and the REST API.
+pub fn list_page(
+    svc: &crate::service::Service,
+    q: &ListQuery,
+    per_page: usize,
+) -> crate::service::Result<(Vec<Ticket>, bool)> {
+    // Full-text words become index hits (or stay a substring filter until the index is ready).
+    let filter = svc.with_text_hits(&q.filter)?;
+    let tx = svc.read()?;
+    let offset = (q.page - 1) * per_page;
+    if q.sort == "newest" {
+        let p = tx.tickets(&filter, offset, per_page)?;
+        return Ok((p.tickets, p.has_more));
+    }
+    let mut all = tx.tickets(&filter, 0, SORT_CAP)?.tickets;
+    match q.sort.as_str() {
+        "oldest" => all.reverse(),
+        "priority" => all.sort_by(|a, b| b.priority.cmp(&a.priority).then(b.id.cmp(&a.id))),
+        _ => all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id))),
+    }
+    let has_more = all.len() > offset + per_page;
+    Ok((
+        all.into_iter().skip(offset).take(per_page).collect(),
+        has_more,
+    ))
+}
+
 fn url_with(raw: &[(String, String)], key: &str, value: &str) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in raw.iter().filter(|(k, _)| k != key && k != "page") {
@@ -187,28 +215,9 @@ async fn list(state: AppState, s: StaffSession, q: Vec<(String, String)>) -> Res
             let svc = state.service.clone();
             let qq = query.clone();
             let (tickets, has_more, staff) = blocking(move || {
-                let filter = svc.with_text_hits(&qq.filter)?;
-                let tx = svc.read()?;
-                let staff = tx.staff_all()?;
-                let offset = (qq.page - 1) * PAGE;
-                if qq.sort == "newest" {
-                    let p = tx.tickets(&filter, offset, PAGE)?;
-                    return Ok((p.tickets, p.has_more, staff));
-                }
-                let mut all = tx.tickets(&filter, 0, SORT_CAP)?.tickets;
-                match qq.sort.as_str() {
-                    "oldest" => all.reverse(),
-                    "priority" => {
-                        all.sort_by(|a, b| b.priority.cmp(&a.priority).then(b.id.cmp(&a.id)))
-                    }
-                    _ => all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id))),
-                }
-                let has_more = all.len() > offset + PAGE;
-                Ok((
-                    all.into_iter().skip(offset).take(PAGE).collect(),
-                    has_more,
-                    staff,
-                ))
+                let (tickets, has_more) = list_page(&svc, &qq, PAGE)?;
+                let staff = svc.read()?.staff_all()?;
+                Ok((tickets, has_more, staff))
             })
             .await
             .map_err(|e| service_error(&s, &e))?;

@@ -19,6 +19,11 @@ pub const NAV: &[(&str, &str, Option<Action>)] = &[
     ("/reports", "nav.reports", Some(Action::ViewReports)),
     ("/archives", "nav.archives", Some(Action::ManageArchives)),
     ("/settings", "nav.settings", Some(Action::EditSettings)),
+    (
+        "/api-tokens",
+        "nav.api_tokens",
+        Some(Action::ManageApiTokens),
+    ),
 ];
 
 /// An error page (inside the frame when signed in).
