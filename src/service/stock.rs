@@ -173,6 +173,32 @@ impl Service {
         Ok(out)
     }
 
+    /// Printer models known from the stock (the models items fit), sorted case-insensitively,
+    /// each once. The bot's and the Mini App's order forms offer these.
+    pub fn printer_models(&self) -> Result<Vec<String>> {
+        let mut models: Vec<String> = self
+            .read()?
+            .stock_items()?
+            .into_iter()
+            .flat_map(|i| i.printers)
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
+        models.sort_by_key(|m| m.to_lowercase());
+        models.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        Ok(models)
+    }
+
+    /// Stock items that fit printer `model` (case-insensitive), in SKU order.
+    pub fn items_fitting(&self, model: &str) -> Result<Vec<StockItem>> {
+        Ok(self
+            .read()?
+            .stock_items()?
+            .into_iter()
+            .filter(|i| i.fits(model))
+            .collect())
+    }
+
     /// The movements of one SKU, newest first, at most `limit`.
     pub fn stock_moves_of(&self, sku: &str, limit: usize) -> Result<Vec<StockMove>> {
         let mut out = Vec::new();

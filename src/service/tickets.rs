@@ -489,6 +489,21 @@ impl Service {
         }
     }
 
+    /// A ticket and the part of its timeline `actor` may see: requesters see their own
+    /// tickets without internal notes; staff who may view tickets see everything.
+    pub fn timeline_for(&self, actor: &Actor, id: u64) -> Result<(Ticket, Vec<TicketEvent>)> {
+        let t = self.ticket_for(actor, id)?;
+        let events = self.read()?.ticket_events(id)?;
+        let events = match actor {
+            Actor::Requester { .. } => events
+                .into_iter()
+                .filter(|e| !matches!(e.kind, EventKind::InternalNote { .. }))
+                .collect(),
+            _ => events,
+        };
+        Ok((t, events))
+    }
+
     fn notify_status(&self, tx: &mut WriteTx, t: &Ticket, now: Timestamp) -> Result<()> {
         let Some(r) = t.requester.map(|r| tx.requester(r)).transpose()?.flatten() else {
             return Ok(());
