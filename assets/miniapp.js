@@ -55,6 +55,11 @@
     n.hidden = !text;
   }
 
+  // Removes an error notice (a confirmation stays until the next action).
+  function clearError() {
+    if ($("notice").className === "error") notice("");
+  }
+
   function fmtTime(unix) {
     var d = new Date(unix * 1000);
     var lang = (state.me && state.me.lang) || "ru";
@@ -217,7 +222,7 @@
         notice(t("err.network"), "error");
         return;
       }
-      notice("");
+      clearError();
       renderList(res.data.tickets || []);
     });
   }
@@ -266,7 +271,7 @@
         notice(res.data.message || t("err.network"), "error");
         return;
       }
-      notice("");
+      clearError();
       renderDetail(res.data);
       if (state.view !== "detail") setView("detail");
     });
@@ -375,6 +380,7 @@
   function submit(ev) {
     ev.preventDefault();
     formError("");
+    notice("");
     var body = {
       category: $("f-category").value,
       priority: $("f-priority").value,
