@@ -145,7 +145,7 @@ fn select(d: &Driver, css: &str, value: &str) {
     let opt = format!("{css} option[value=\"{value}\"]");
     d.find(&opt).click();
     d.wait_until(&format!("{css} = {value}"), webdriver::WAIT, || {
-        (d.find(css).property("value") == Value::from(value)).then_some(())
+        (d.find(css).property("value") == value).then_some(())
     });
 }
 
@@ -190,17 +190,18 @@ fn the_mini_app_lists_tracks_and_orders_in_a_browser() {
     assert_eq!(listed(&d, 1), ["#1"]);
     d.wait_text("#title", "the Russian title", |t| t == "Мои заявки");
     assert_eq!(d.execute("return window.__tgReady === true;", vec![]), true);
-    assert_eq!(d.execute("return window.__tgExpanded === true;", vec![]), true);
+    assert_eq!(
+        d.execute("return window.__tgExpanded === true;", vec![]),
+        true
+    );
     let bg = d.execute(
         "return getComputedStyle(document.body).backgroundColor;",
         vec![],
     );
     assert_eq!(bg, "rgb(23, 33, 43)", "themeParams.bg_color applied");
-    d.wait_text(
-        "#tickets li[data-id='1'] .status",
-        "status new",
-        |t| t == "новая",
-    );
+    d.wait_text("#tickets li[data-id='1'] .status", "status new", |t| {
+        t == "новая"
+    });
     shots.take(&d, "list-dark");
 
     // ----- Live status: taken in the panel, shown without a reload -----
@@ -244,7 +245,10 @@ fn the_mini_app_lists_tracks_and_orders_in_a_browser() {
         let opts = d.find_all("#f-item option[value='CE285A']");
         (!opts.is_empty()).then(|| opts[0].text())
     });
-    assert!(offered.contains("HP 85A") && offered.contains("10"), "{offered}");
+    assert!(
+        offered.contains("HP 85A") && offered.contains("10"),
+        "{offered}"
+    );
     assert!(d.find_all("#f-item option[value='Q2612A']").is_empty());
     select(&d, "#f-item", "CE285A");
     // Out of range first: the server's validation message shows, nothing is filed.
@@ -296,7 +300,10 @@ fn the_mini_app_lists_tracks_and_orders_in_a_browser() {
     );
     d.goto(&env.server.url("/app"));
     let shown = d.wait_text("#fatal", "the refusal", |t| !t.is_empty());
-    assert!(shown.contains("invalid") || shown.contains("signature"), "{shown}");
+    assert!(
+        shown.contains("invalid") || shown.contains("signature"),
+        "{shown}"
+    );
     assert!(d.find_all("#tickets li.ticket").is_empty());
     shots.take(&d, "tampered");
     let auth = format!("tma {bad}");
@@ -312,11 +319,20 @@ fn the_mini_app_lists_tracks_and_orders_in_a_browser() {
             "category": "cartridge_order", "printer": "HP LaserJet P1102", "sku": "CE285A",
             "quantity": 1, "description": "x", "request_id": "tampered-0001",
         });
-        let (status, v) = env.api(method, path, Some(&auth), Some(&body).filter(|_| method == "POST"));
+        let (status, v) = env.api(
+            method,
+            path,
+            Some(&auth),
+            Some(&body).filter(|_| method == "POST"),
+        );
         assert_eq!(status, 401, "{method} {path}: {v}");
     }
     let (_, v) = env.api_as(USER, "GET", "/app/api/tickets", None);
-    assert_eq!(v["tickets"].as_array().unwrap().len(), 2, "nothing created: {v}");
+    assert_eq!(
+        v["tickets"].as_array().unwrap().len(),
+        2,
+        "nothing created: {v}"
+    );
     assert!(panel.get("/tickets/3").status == 404, "no ticket #3");
 
     // ----- Launch data from the URL fragment alone (no Telegram object) -----

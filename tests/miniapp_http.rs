@@ -54,7 +54,10 @@ fn forged_stale_or_missing_launch_data_is_401_and_changes_nothing() {
         ("missing header", None),
         ("wrong scheme", Some(format!("Bearer {good}"))),
         ("no data", Some("tma".into())),
-        ("tampered user", Some(format!("tma {}", tampered(&good, USER, OTHER)))),
+        (
+            "tampered user",
+            Some(format!("tma {}", tampered(&good, USER, OTHER))),
+        ),
         (
             "forged hash",
             Some(format!("tma {no_hash}&hash={}", "ab".repeat(32))),
@@ -64,7 +67,12 @@ fn forged_stale_or_missing_launch_data_is_401_and_changes_nothing() {
             "another bot's token",
             Some(format!(
                 "tma {}",
-                init_data_for(USER, "Иван", now(), "987654321:AAOtherBotTokenOtherBotTokenOther")
+                init_data_for(
+                    USER,
+                    "Иван",
+                    now(),
+                    "987654321:AAOtherBotTokenOtherBotTokenOther"
+                )
             )),
         ),
         (
@@ -110,10 +118,7 @@ fn forged_stale_or_missing_launch_data_is_401_and_changes_nothing() {
     }
     // The stale answer says what to do.
     let (_, v) = env.api("GET", "/app/api/tickets", bad[7].1.as_deref(), None);
-    assert!(
-        v["message"].as_str().unwrap().contains("too old"),
-        "{v}"
-    );
+    assert!(v["message"].as_str().unwrap().contains("too old"), "{v}");
 
     // Nothing was filed: the genuine caller has no ticket, the staff group got no card.
     let (status, v) = env.api_as(USER, "GET", "/app/api/tickets", None);
@@ -273,7 +278,12 @@ fn orders_are_validated_idempotent_private_and_reach_the_staff_group() {
     assert_eq!(status, 403, "{v}");
     assert_eq!(v["error"], "not_registered");
     assert!(v["message"].as_str().unwrap().contains("/start"), "{v}");
-    let (status, v) = env.api_as(STRANGER, "POST", "/app/api/tickets", Some(&order("req-str-0001", 1)));
+    let (status, v) = env.api_as(
+        STRANGER,
+        "POST",
+        "/app/api/tickets",
+        Some(&order("req-str-0001", 1)),
+    );
     assert_eq!(status, 403, "{v}");
 
     // A blocked requester: 403, and they cannot file.
@@ -281,7 +291,12 @@ fn orders_are_validated_idempotent_private_and_reach_the_staff_group() {
     let (status, v) = env.api_as(OTHER, "GET", "/app/api/tickets", None);
     assert_eq!(status, 403, "{v}");
     assert_eq!(v["error"], "blocked");
-    let (status, _) = env.api_as(OTHER, "POST", "/app/api/tickets", Some(&order("req-blk-0001", 1)));
+    let (status, _) = env.api_as(
+        OTHER,
+        "POST",
+        "/app/api/tickets",
+        Some(&order("req-blk-0001", 1)),
+    );
     assert_eq!(status, 403);
     let (_, v) = env.api_as(USER, "GET", "/app/api/tickets", None);
     assert_eq!(numbers(&v), ["#1"], "nothing else was filed");
@@ -290,7 +305,10 @@ fn orders_are_validated_idempotent_private_and_reach_the_staff_group() {
 #[test]
 fn headers_page_and_bot_buttons() {
     let env = Env::start();
-    let http = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
+    let http = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
     let get = |p: &str| http.get(env.server.url(p)).send().unwrap();
     let header = |r: &reqwest::blocking::Response, n: &str| {
         r.headers()
@@ -304,9 +322,18 @@ fn headers_page_and_bot_buttons() {
     assert_eq!(app.status(), 200);
     assert!(header(&app, "x-frame-options").is_empty());
     let csp = header(&app, "content-security-policy");
-    assert!(csp.contains("frame-ancestors https://web.telegram.org"), "{csp}");
-    assert!(csp.contains("script-src 'self' https://telegram.org;"), "{csp}");
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors https://web.telegram.org"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("script-src 'self' https://telegram.org;"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
     assert!(!csp.contains("frame-ancestors 'none'"), "{csp}");
     let html = app.text().unwrap();
     assert!(html.contains("https://telegram.org/js/telegram-web-app.js"));
@@ -350,4 +377,29 @@ fn headers_page_and_bot_buttons() {
     let offer = env.expect(USER, m, "приложении");
     let button = &offer.reply_markup.as_ref().expect("inline keyboard")["inline_keyboard"][0][0];
     assert_eq!(button["web_app"]["url"], app_url.as_str(), "{button}");
+}
+
+#[test]
+fn without_a_public_url_the_bot_offers_no_mini_app_but_the_api_still_answers() {
+    let env = Env::start_with("");
+    env.register(USER, "Иван Петров");
+    let m = env.mark(USER);
+    env.emu.push_message(USER, USER, "/start");
+    let menu = env.expect(USER, m, "Выберите действие");
+    assert!(menu.reply_markup.is_none(), "{menu:?}");
+    // The bot answers /start with the menu only (no second message offering the app).
+    env.emu.push_message(USER, USER, "/help");
+    env.expect(USER, m, "/new");
+    assert!(
+        env.emu
+            .sent_to(USER)
+            .iter()
+            .skip(m)
+            .all(|s| !s.contains("приложении")),
+        "no Mini App offer"
+    );
+    assert!(env.emu.calls_of("setChatMenuButton").is_empty());
+    // A LAN user reaching /app directly (http) still gets a working API.
+    let (status, v) = env.api_as(USER, "GET", "/app/api/tickets", None);
+    assert_eq!(status, 200, "{v}");
 }

@@ -215,7 +215,10 @@ fn miniapp_max_age_defaults_to_a_day_and_is_bounded() {
         3600
     );
     let e = err("[web]\nminiapp_max_age = 5\n");
-    assert!(e.contains("line 2") && e.contains("web.miniapp_max_age"), "{e}");
+    assert!(
+        e.contains("line 2") && e.contains("web.miniapp_max_age"),
+        "{e}"
+    );
     let e = err("[web]\nminiapp_max_age = 9999999\n");
     assert!(e.contains("web.miniapp_max_age"), "{e}");
     let c = parse_env("", &[("HELPDESK_WEB_MINIAPP_MAX_AGE", "600")]).unwrap();

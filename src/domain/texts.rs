@@ -597,7 +597,12 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Заявки та замовлення картриджів — також у застосунку:",
         "Tickets and cartridge orders are also in the app:",
     ),
-    ("btn.open_app", "📋 Мои заявки", "📋 Мої заявки", "📋 My tickets"),
+    (
+        "btn.open_app",
+        "📋 Мои заявки",
+        "📋 Мої заявки",
+        "📋 My tickets",
+    ),
 ];
 
 /// The default text for `key` in `lang`, or the key itself when unknown.

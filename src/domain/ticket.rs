@@ -400,10 +400,16 @@ mod tests {
 
     #[test]
     fn subject_is_the_first_line_or_the_category() {
-        assert_eq!(subject_from("  Paper jam\nin room 5", "Printer"), "Paper jam");
+        assert_eq!(
+            subject_from("  Paper jam\nin room 5", "Printer"),
+            "Paper jam"
+        );
         assert_eq!(subject_from("\nsecond line", "Printer"), "Printer");
         assert_eq!(subject_from("", " Cartridge order "), "Cartridge order");
-        assert_eq!(subject_from(&"я".repeat(100), "x").chars().count(), DERIVED_SUBJECT);
+        assert_eq!(
+            subject_from(&"я".repeat(100), "x").chars().count(),
+            DERIVED_SUBJECT
+        );
     }
 
     fn actions() -> Vec<TicketAction> {

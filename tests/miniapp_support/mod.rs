@@ -92,12 +92,17 @@ pub struct Env {
 
 impl Env {
     pub fn start() -> Env {
+        Env::start_with(PUBLIC_URL)
+    }
+
+    /// Like [`Env::start`] with `web.public_url = public_url` (empty: none).
+    pub fn start_with(public_url: &str) -> Env {
         let emu = Emulator::start(TOKEN);
         let sb = Sandbox::new();
         sb.write(
             "config.toml",
             format!(
-                "[web]\npublic_url = \"{PUBLIC_URL}\"\nminiapp_max_age = 3600\n\n\
+                "[web]\npublic_url = \"{public_url}\"\nminiapp_max_age = 3600\n\n\
                  [telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\nstaff_chat_id = {STAFF_CHAT}\n",
                 emu.api_url()
             ),
@@ -196,7 +201,9 @@ impl Env {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let r = req.send().unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let r = req
+            .send()
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = r.status().as_u16();
         let text = r.text().unwrap_or_default();
         let v = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
@@ -341,11 +348,7 @@ impl Panel {
     /// Blocks requester `tg_id`.
     #[track_caller]
     pub fn block(&mut self, tg_id: i64) {
-        let r = self.submit(
-            "/people",
-            &format!("/people/requesters/{tg_id}/block"),
-            &[],
-        );
+        let r = self.submit("/people", &format!("/people/requesters/{tg_id}/block"), &[]);
         assert!(r.status == 303 || r.status == 200, "block: {}", r.body);
     }
 }

@@ -353,10 +353,7 @@ mod tests {
     fn duplicate_keys_are_refused() {
         let good = fresh(NOW);
         // A second user after the signed one: refused rather than one of them picked.
-        let dup = format!(
-            "{good}&user={}",
-            enc(r#"{"id":1,"first_name":"Mallory"}"#)
-        );
+        let dup = format!("{good}&user={}", enc(r#"{"id":1,"first_name":"Mallory"}"#));
         assert_eq!(
             validate(&dup, TOKEN, NOW, DAY),
             Err(InitDataError::DuplicateKey("user".into()))

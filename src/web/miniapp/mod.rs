@@ -77,9 +77,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let page = warp::path::end()
         .and(warp::get())
         .map(|| html_page(page().into_string()));
-    let js = warp::path!("static" / "app.js").and(warp::get()).map(|| {
-        asset(APP_JS, "text/javascript; charset=utf-8")
-    });
+    let js = warp::path!("static" / "app.js")
+        .and(warp::get())
+        .map(|| asset(APP_JS, "text/javascript; charset=utf-8"));
     let css = warp::path!("static" / "app.css")
         .and(warp::get())
         .map(|| asset(APP_CSS, "text/css; charset=utf-8"));
@@ -100,9 +100,11 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(auth())
         .and(warp::body::content_length_limit(MAX_BODY))
         .and(warp::body::bytes())
-        .then(|tail: warp::path::Tail, state, auth, body: bytes::Bytes| async move {
-            api_post(state, auth, tail.as_str().to_string(), body.to_vec()).await
-        });
+        .then(
+            |tail: warp::path::Tail, state, auth, body: bytes::Bytes| async move {
+                api_post(state, auth, tail.as_str().to_string(), body.to_vec()).await
+            },
+        );
     let api_other = warp::path("api")
         .and(warp::method())
         .and(st())
@@ -148,12 +150,10 @@ pub fn headers() -> HeaderMap {
     put("referrer-policy", "no-referrer");
     put(
         "content-security-policy",
-        &format!(
-            "default-src 'self'; script-src 'self' https://telegram.org; style-src 'self'; \
-             img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-             form-action 'self'; frame-ancestors https://web.telegram.org \
-             https://webk.telegram.org https://webz.telegram.org"
-        ),
+        "default-src 'self'; script-src 'self' https://telegram.org; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors https://web.telegram.org \
+         https://webk.telegram.org https://webz.telegram.org",
     );
     h
 }
@@ -285,9 +285,7 @@ fn unauthorized(message: &str) -> Response {
 /// Checks the header; reads nothing before the launch data is proven genuine and fresh.
 async fn authenticate(state: &AppState, auth: Option<String>) -> Result<Caller, Response> {
     let Some(value) = auth else {
-        return Err(unauthorized(
-            "missing header Authorization: tma <initData>",
-        ));
+        return Err(unauthorized("missing header Authorization: tma <initData>"));
     };
     let (scheme, data) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
     if !scheme.eq_ignore_ascii_case("tma") {
@@ -369,12 +367,7 @@ async fn api_get(state: AppState, auth: Option<String>, path: String, query: Str
     }
 }
 
-async fn api_post(
-    state: AppState,
-    auth: Option<String>,
-    path: String,
-    body: Vec<u8>,
-) -> Response {
+async fn api_post(state: AppState, auth: Option<String>, path: String, body: Vec<u8>) -> Response {
     let caller = match authenticate(&state, auth).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -418,7 +411,12 @@ async fn api_other(method: Method, state: AppState, auth: Option<String>) -> Res
 }
 
 /// Words for a ticket's status, category and priority in `lang` (the bot's texts).
-fn word(svc: &Service, tx: &impl Reads, lang: Language, key: String) -> Result<String, ServiceError> {
+fn word(
+    svc: &Service,
+    tx: &impl Reads,
+    lang: Language,
+    key: String,
+) -> Result<String, ServiceError> {
     svc.text(tx, lang, &key)
 }
 
@@ -426,7 +424,10 @@ fn me(svc: &Service, c: &Caller) -> Result<Value, ServiceError> {
     let tx = svc.read()?;
     let lang = c.lang();
     let mut categories = Vec::new();
-    for cat in Category::ALL.into_iter().filter(|c| *c != Category::Conversation) {
+    for cat in Category::ALL
+        .into_iter()
+        .filter(|c| *c != Category::Conversation)
+    {
         categories.push(json!({
             "value": cat.as_str(),
             "label": word(svc, &tx, lang, format!("cat.{}", cat.as_str()))?,
@@ -452,7 +453,12 @@ fn me(svc: &Service, c: &Caller) -> Result<Value, ServiceError> {
     }))
 }
 
-fn ticket_json(svc: &Service, tx: &impl Reads, lang: Language, t: &Ticket) -> Result<Value, ServiceError> {
+fn ticket_json(
+    svc: &Service,
+    tx: &impl Reads,
+    lang: Language,
+    t: &Ticket,
+) -> Result<Value, ServiceError> {
     Ok(json!({
         "id": t.id,
         "number": t.number(),
@@ -492,7 +498,8 @@ fn event_json(
     lang: Language,
     e: &TicketEvent,
 ) -> Result<Option<Value>, ServiceError> {
-    let status = |s: crate::domain::TicketStatus| word(svc, tx, lang, format!("status.{}", s.as_str()));
+    let status =
+        |s: crate::domain::TicketStatus| word(svc, tx, lang, format!("status.{}", s.as_str()));
     let prio = |p: Priority| word(svc, tx, lang, format!("prio.{}", p.as_str()));
     let (kind, text, body) = match &e.kind {
         EventKind::Created => ("created", texts::t(lang, "ev.created").to_string(), None),
@@ -545,7 +552,9 @@ fn event_json(
         // Staff-only: never shown (the service already leaves them out for requesters).
         EventKind::InternalNote { .. } => return Ok(None),
     };
-    Ok(Some(json!({ "at": e.at, "kind": kind, "text": text, "body": body })))
+    Ok(Some(
+        json!({ "at": e.at, "kind": kind, "text": text, "body": body }),
+    ))
 }
 
 fn detail(svc: &Service, c: &Caller, id: u64) -> Result<Value, ServiceError> {
@@ -648,7 +657,11 @@ fn create(svc: &Service, c: &Caller, f: NewTicketForm) -> Result<Value, ServiceE
         }
         vec![]
     };
-    let fallback = svc.text(&svc.read()?, c.lang(), &format!("cat.{}", category.as_str()))?;
+    let fallback = svc.text(
+        &svc.read()?,
+        c.lang(),
+        &format!("cat.{}", category.as_str()),
+    )?;
     let new = NewTicket {
         requester: Some(c.requester.tg_id),
         requester_name: None,
