@@ -301,3 +301,41 @@ mod panel_tests {
         assert_eq!(t.svc.stock_moves_of("NEW", 1000).unwrap().len(), 700);
     }
 }
+
+#[cfg(test)]
+mod printer_tests {
+    use super::*;
+    use crate::service::testing::service;
+
+    #[test]
+    fn printer_models_and_fitting_items_are_one_query_for_bot_and_mini_app() {
+        let t = service();
+        let cli = Actor::Cli;
+        let add = |sku: &str, printers: &[&str]| {
+            let printers: Vec<String> = printers.iter().map(|p| p.to_string()).collect();
+            t.svc
+                .upsert_stock_item(&cli, sku, sku, StockKind::Cartridge, &printers, 1)
+                .unwrap();
+        };
+        add("CE285A", &["HP LaserJet P1102", "HP M1132"]);
+        add("CE285X", &["hp laserjet p1102"]);
+        add("PAPER", &[]);
+        assert_eq!(
+            t.svc.printer_models().unwrap(),
+            ["HP LaserJet P1102", "HP M1132"],
+            "sorted, each model once whatever its case"
+        );
+        let skus = |m: &str| -> Vec<String> {
+            t.svc
+                .items_fitting(m)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.sku)
+                .collect()
+        };
+        assert_eq!(skus(" HP LASERJET P1102 "), ["CE285A", "CE285X"]);
+        assert_eq!(skus("HP M1132"), ["CE285A"]);
+        assert!(skus("Canon MF3010").is_empty());
+        assert!(skus("").is_empty());
+    }
+}
