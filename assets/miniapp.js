@@ -78,20 +78,33 @@
 
   // ----- Telegram -----
 
-  function fragmentInitData() {
+  // A launch parameter Telegram puts in the URL fragment (`#tgWebAppData=…&…`).
+  function fragmentParam(name) {
     var hash = window.location.hash ? window.location.hash.slice(1) : "";
     if (!hash) return "";
     try {
-      return new URLSearchParams(hash).get("tgWebAppData") || "";
+      return new URLSearchParams(hash).get(name) || "";
     } catch (e) {
       return "";
+    }
+  }
+
+  function fragmentInitData() {
+    return fragmentParam("tgWebAppData");
+  }
+
+  function fragmentTheme() {
+    try {
+      return JSON.parse(fragmentParam("tgWebAppThemeParams") || "{}") || {};
+    } catch (e) {
+      return {};
     }
   }
 
   function applyTheme() {
     var root = document.documentElement;
     var wa = state.webApp;
-    var params = (wa && wa.themeParams) || {};
+    var params = (wa && wa.themeParams) || fragmentTheme();
     Object.keys(params).forEach(function (k) {
       var v = params[k];
       if (typeof v === "string" && /^#[0-9a-fA-F]{3,8}$/.test(v)) {
@@ -99,9 +112,20 @@
       }
     });
     var scheme = wa && wa.colorScheme;
+    if (!scheme && params.bg_color) scheme = isDark(params.bg_color) ? "dark" : "light";
     if (scheme === "dark" || scheme === "light") {
       root.setAttribute("data-scheme", scheme);
     }
+  }
+
+  // Whether a #rrggbb colour is dark (for the colour scheme when only a theme is known).
+  function isDark(hex) {
+    var m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+    if (!m) return false;
+    var r = parseInt(m[1], 16),
+      g = parseInt(m[2], 16),
+      b = parseInt(m[3], 16);
+    return 0.299 * r + 0.587 * g + 0.114 * b < 128;
   }
 
   function withSdk(start) {

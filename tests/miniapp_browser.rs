@@ -338,9 +338,12 @@ fn the_mini_app_lists_tracks_and_orders_in_a_browser() {
     // ----- Launch data from the URL fragment alone (no Telegram object) -----
     remove_injected(&d, &tamper);
     remove_injected(&d, &fake);
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let theme = r##"{"bg_color":"#fdf6e3","text_color":"#222222","button_color":"#b58900"}"##;
     let fragment = format!(
-        "/app#tgWebAppData={}&tgWebAppVersion=8.0&tgWebAppPlatform=weba",
-        url::form_urlencoded::byte_serialize(good.as_bytes()).collect::<String>()
+        "/app#tgWebAppData={}&tgWebAppVersion=8.0&tgWebAppPlatform=weba&tgWebAppThemeParams={}",
+        enc(&good),
+        enc(theme)
     );
     // A new document (from /app only the fragment would change, keeping this one).
     d.goto("about:blank");
@@ -350,5 +353,10 @@ fn the_mini_app_lists_tracks_and_orders_in_a_browser() {
         "undefined"
     );
     assert_eq!(listed(&d, 2), ["#2", "#1"]);
+    let bg = d.execute(
+        "return getComputedStyle(document.body).backgroundColor;",
+        vec![],
+    );
+    assert_eq!(bg, "rgb(253, 246, 227)", "the fragment's light theme");
     shots.take(&d, "fragment-light");
 }
