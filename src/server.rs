@@ -168,6 +168,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut state = AppState::new(service.clone(), health);
     state.files = files;
     state.tz = config.ui.timezone;
+    state.miniapp =
+        web::miniapp::MiniAppAuth::new(config.telegram.token.clone(), config.web.miniapp_max_age);
     println!(
         "helpdesk {} listening on http://{addr}",
         env!("CARGO_PKG_VERSION")

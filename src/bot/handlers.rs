@@ -214,6 +214,11 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
                         main_menu(ctx, lang).await,
                     )
                     .await;
+                    if let Some(url) = &ctx.cfg.miniapp_url {
+                        let button = txt(ctx, lang, "btn.open_app", &[]).await;
+                        let markup = super::miniapp::open_button(url, button);
+                        say(ctx, chat, txt(ctx, lang, "bot.open_app", &[]).await, markup).await;
+                    }
                 }
                 return Ok(());
             }
@@ -958,18 +963,7 @@ fn prio_key(p: Priority) -> &'static str {
 
 /// Printer models known from the stock (models the items fit).
 async fn printer_models(ctx: &Ctx) -> Vec<String> {
-    let mut models: Vec<String> = svc(ctx, |s| {
-        Ok(s.read()?
-            .stock_items()?
-            .into_iter()
-            .flat_map(|i| i.printers)
-            .collect::<Vec<_>>())
-    })
-    .await
-    .unwrap_or_default();
-    models.sort_by_key(|m| m.to_lowercase());
-    models.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    models
+    svc(ctx, |s| s.printer_models()).await.unwrap_or_default()
 }
 
 async fn ask_printer(
@@ -1026,14 +1020,7 @@ async fn ask_item(
 /// Stock items that fit printer `model`.
 async fn items_for(ctx: &Ctx, model: &str) -> Result<Vec<StockItem>, ServiceError> {
     let model = model.to_string();
-    svc(ctx, move |s| {
-        Ok(s.read()?
-            .stock_items()?
-            .into_iter()
-            .filter(|i| i.fits(&model))
-            .collect())
-    })
-    .await
+    svc(ctx, move |s| s.items_fitting(&model)).await
 }
 
 /// Answers with an FAQ entry and asks whether it helped; counts the answer.
@@ -1333,15 +1320,10 @@ async fn submit(
     draft: Draft,
     key: String,
 ) -> HandlerResult {
-    let subject: String = {
-        let first = draft.description.lines().next().unwrap_or("").trim();
-        let base = if first.is_empty() {
-            txt(ctx, lang, cat_key(draft.category), &[]).await
-        } else {
-            first.to_string()
-        };
-        base.chars().take(80).collect()
-    };
+    let subject = crate::domain::ticket::subject_from(
+        &draft.description,
+        &txt(ctx, lang, cat_key(draft.category), &[]).await,
+    );
     let order = match (&draft.sku, draft.quantity) {
         (Some(sku), Some(q)) => vec![(sku.clone(), i64::from(q))],
         _ => vec![],

@@ -6,6 +6,7 @@
 
 pub mod cards;
 mod handlers;
+pub mod miniapp;
 pub mod state;
 pub mod storage;
 
@@ -32,6 +33,8 @@ pub struct BotConfig {
     pub departments: Vec<String>,
     /// Seconds between two urgent calls of one requester.
     pub urgent_cooldown: i64,
+    /// The Mini App's address (`web.public_url` + `/app`), when there is one.
+    pub miniapp_url: Option<String>,
 }
 
 /// Shared by every handler.
@@ -129,6 +132,9 @@ pub async fn start(
     if let Err(e) = bot.set_my_commands(commands).await {
         tracing::warn!("cannot set the bot's commands: {e}");
     }
+    if let Some(url) = miniapp::app_url(config.web.public_url.as_ref()) {
+        miniapp::set_menu_button(&bot, &url, config.ui.language).await;
+    }
 
     // Superadmins named in the config act with a staff account of their own.
     for &id in &config.telegram.superadmins {
@@ -148,6 +154,7 @@ pub async fn start(
             superadmins: config.telegram.superadmins.clone(),
             departments: config.bot.departments.clone(),
             urgent_cooldown: config.bot.urgent_cooldown_minutes as i64 * 60,
+            miniapp_url: miniapp::app_url(config.web.public_url.as_ref()),
         },
     };
     let handler = dptree::entry()

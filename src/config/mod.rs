@@ -78,6 +78,8 @@ pub struct StorageConfig {
 pub struct WebConfig {
     pub listen: SocketAddr,
     pub public_url: Option<url::Url>,
+    /// How old (in seconds) Telegram Mini App `initData` may be before the API refuses it.
+    pub miniapp_max_age: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -33,6 +33,7 @@ impl Default for RawConfig {
             web: RawWeb {
                 listen: "0.0.0.0:8080".into(),
                 public_url: String::new(),
+                miniapp_max_age: 86_400,
             },
             telegram: RawTelegram {
                 token: String::new(),
@@ -119,7 +120,8 @@ section!(
     RawWeb
         / web {
             listen: String,
-            public_url: String
+            public_url: String,
+            miniapp_max_age: u64
         }
 );
 section!(RawTelegram / telegram { token: String, api_url: String, staff_chat_id: i64, superadmins: Vec<i64> });
@@ -387,6 +389,13 @@ impl RawConfig {
                 Some(u)
             }
         };
+        let miniapp_max_age = self.web.miniapp_max_age;
+        if !(60..=7 * 86_400).contains(&miniapp_max_age) {
+            return Err(o.err(
+                "web.miniapp_max_age",
+                "must be from 60 to 604800 seconds (1 minute to 7 days)",
+            ));
+        }
         let token = self.telegram.token.trim().to_string();
         if !token.is_empty() && !valid_token_shape(&token) {
             return Err(o.err(
@@ -510,7 +519,11 @@ impl RawConfig {
             storage: StorageConfig {
                 data_dir: PathBuf::from(data_dir),
             },
-            web: WebConfig { listen, public_url },
+            web: WebConfig {
+                listen,
+                public_url,
+                miniapp_max_age,
+            },
             telegram: TelegramConfig {
                 token: Secret::new(token),
                 api_url,

@@ -203,3 +203,24 @@ fn business_hours_and_sla_are_checked() {
     .unwrap();
     assert_eq!(c.sla.unwrap().calendar.holidays.len(), 2);
 }
+
+#[test]
+fn miniapp_max_age_defaults_to_a_day_and_is_bounded() {
+    assert_eq!(parse("").unwrap().web.miniapp_max_age, 86_400);
+    assert_eq!(
+        parse("[web]\nminiapp_max_age = 3600\n")
+            .unwrap()
+            .web
+            .miniapp_max_age,
+        3600
+    );
+    let e = err("[web]\nminiapp_max_age = 5\n");
+    assert!(
+        e.contains("line 2") && e.contains("web.miniapp_max_age"),
+        "{e}"
+    );
+    let e = err("[web]\nminiapp_max_age = 9999999\n");
+    assert!(e.contains("web.miniapp_max_age"), "{e}");
+    let c = parse_env("", &[("HELPDESK_WEB_MINIAPP_MAX_AGE", "600")]).unwrap();
+    assert_eq!(c.web.miniapp_max_age, 600);
+}

@@ -114,6 +114,26 @@ pub struct Button {
     pub url: Option<String>,
 }
 
+impl Button {
+    /// `data` of a button that opens [`Button::url`] as a Telegram Mini App (`web_app`), with
+    /// the signed launch data, rather than as a plain link.
+    pub const WEB_APP: &'static str = "web_app";
+
+    /// A button opening the Mini App at `url` (https).
+    pub fn web_app(label: impl Into<String>, url: impl Into<String>) -> Button {
+        Button {
+            label: label.into(),
+            data: Button::WEB_APP.to_string(),
+            url: Some(url.into()),
+        }
+    }
+
+    /// Whether it opens a Mini App.
+    pub fn is_web_app(&self) -> bool {
+        self.data == Button::WEB_APP && self.url.is_some()
+    }
+}
+
 /// One row of the audit trail: who changed what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

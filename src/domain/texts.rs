@@ -591,6 +591,18 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Адресу пошти видалено.",
         "E-mail address removed.",
     ),
+    (
+        "bot.open_app",
+        "Заявки и заказ картриджей — также в приложении:",
+        "Заявки та замовлення картриджів — також у застосунку:",
+        "Tickets and cartridge orders are also in the app:",
+    ),
+    (
+        "btn.open_app",
+        "📋 Мои заявки",
+        "📋 Мої заявки",
+        "📋 My tickets",
+    ),
 ];
 
 /// The default text for `key` in `lang`, or the key itself when unknown.

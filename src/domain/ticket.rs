@@ -326,6 +326,21 @@ impl Ticket {
     }
 }
 
+/// Longest subject derived from a description.
+pub const DERIVED_SUBJECT: usize = 80;
+
+/// The subject of a ticket filed by a requester: the first line of the description, or
+/// `fallback` (the category's name) when that is empty, cut to [`DERIVED_SUBJECT`] characters.
+pub fn subject_from(description: &str, fallback: &str) -> String {
+    let first = description.lines().next().unwrap_or("").trim();
+    let base = if first.is_empty() {
+        fallback.trim()
+    } else {
+        first
+    };
+    base.chars().take(DERIVED_SUBJECT).collect()
+}
+
 /// One entry of a ticket's timeline, keyed by (ticket id, sequence).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketEvent {
@@ -382,6 +397,20 @@ mod tests {
     use super::*;
     use TicketAction as A;
     use TicketStatus as S;
+
+    #[test]
+    fn subject_is_the_first_line_or_the_category() {
+        assert_eq!(
+            subject_from("  Paper jam\nin room 5", "Printer"),
+            "Paper jam"
+        );
+        assert_eq!(subject_from("\nsecond line", "Printer"), "Printer");
+        assert_eq!(subject_from("", " Cartridge order "), "Cartridge order");
+        assert_eq!(
+            subject_from(&"я".repeat(100), "x").chars().count(),
+            DERIVED_SUBJECT
+        );
+    }
 
     fn actions() -> Vec<TicketAction> {
         vec![

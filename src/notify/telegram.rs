@@ -231,6 +231,10 @@ pub fn reply_markup(m: &Markup) -> Option<ReplyMarkup> {
                 r.iter()
                     .map(
                         |b| match b.url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+                            Some(url) if b.is_web_app() => InlineKeyboardButton::web_app(
+                                b.label.clone(),
+                                teloxide::types::WebAppInfo { url },
+                            ),
                             Some(u) => InlineKeyboardButton::url(b.label.clone(), u),
                             None => InlineKeyboardButton::callback(b.label.clone(), b.data.clone()),
                         },

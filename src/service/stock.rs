@@ -173,6 +173,32 @@ impl Service {
         Ok(out)
     }
 
+    /// Printer models known from the stock (the models items fit), sorted case-insensitively,
+    /// each once. The bot's and the Mini App's order forms offer these.
+    pub fn printer_models(&self) -> Result<Vec<String>> {
+        let mut models: Vec<String> = self
+            .read()?
+            .stock_items()?
+            .into_iter()
+            .flat_map(|i| i.printers)
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
+        models.sort_by_key(|m| m.to_lowercase());
+        models.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        Ok(models)
+    }
+
+    /// Stock items that fit printer `model` (case-insensitive), in SKU order.
+    pub fn items_fitting(&self, model: &str) -> Result<Vec<StockItem>> {
+        Ok(self
+            .read()?
+            .stock_items()?
+            .into_iter()
+            .filter(|i| i.fits(model))
+            .collect())
+    }
+
     /// The movements of one SKU, newest first, at most `limit`.
     pub fn stock_moves_of(&self, sku: &str, limit: usize) -> Result<Vec<StockMove>> {
         let mut out = Vec::new();
@@ -273,5 +299,43 @@ mod panel_tests {
         assert_eq!(old.len(), 1);
         assert_eq!(old[0].delta, 7);
         assert_eq!(t.svc.stock_moves_of("NEW", 1000).unwrap().len(), 700);
+    }
+}
+
+#[cfg(test)]
+mod printer_tests {
+    use super::*;
+    use crate::service::testing::service;
+
+    #[test]
+    fn printer_models_and_fitting_items_are_one_query_for_bot_and_mini_app() {
+        let t = service();
+        let cli = Actor::Cli;
+        let add = |sku: &str, printers: &[&str]| {
+            let printers: Vec<String> = printers.iter().map(|p| p.to_string()).collect();
+            t.svc
+                .upsert_stock_item(&cli, sku, sku, StockKind::Cartridge, &printers, 1)
+                .unwrap();
+        };
+        add("CE285A", &["HP LaserJet P1102", "HP M1132"]);
+        add("CE285X", &["hp laserjet p1102"]);
+        add("PAPER", &[]);
+        assert_eq!(
+            t.svc.printer_models().unwrap(),
+            ["HP LaserJet P1102", "HP M1132"],
+            "sorted, each model once whatever its case"
+        );
+        let skus = |m: &str| -> Vec<String> {
+            t.svc
+                .items_fitting(m)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.sku)
+                .collect()
+        };
+        assert_eq!(skus(" HP LASERJET P1102 "), ["CE285A", "CE285X"]);
+        assert_eq!(skus("HP M1132"), ["CE285A"]);
+        assert!(skus("Canon MF3010").is_empty());
+        assert!(skus("").is_empty());
     }
 }

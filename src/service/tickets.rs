@@ -489,6 +489,21 @@ impl Service {
         }
     }
 
+    /// A ticket and the part of its timeline `actor` may see: requesters see their own
+    /// tickets without internal notes; staff who may view tickets see everything.
+    pub fn timeline_for(&self, actor: &Actor, id: u64) -> Result<(Ticket, Vec<TicketEvent>)> {
+        let t = self.ticket_for(actor, id)?;
+        let events = self.read()?.ticket_events(id)?;
+        let events = match actor {
+            Actor::Requester { .. } => events
+                .into_iter()
+                .filter(|e| !matches!(e.kind, EventKind::InternalNote { .. }))
+                .collect(),
+            _ => events,
+        };
+        Ok((t, events))
+    }
+
     fn notify_status(&self, tx: &mut WriteTx, t: &Ticket, now: Timestamp) -> Result<()> {
         let Some(r) = t.requester.map(|r| tx.requester(r)).transpose()?.flatten() else {
             return Ok(());
@@ -670,4 +685,70 @@ fn check_ticket_action(actor: &Actor, t: &Ticket, action: &TicketAction) -> Resu
         TicketAction::Reopen => Action::ReopenTicket,
     };
     require(actor, needed, Some(t.category))
+}
+
+#[cfg(test)]
+mod timeline_tests {
+    use super::*;
+    use crate::service::testing::service;
+
+    #[test]
+    fn requesters_see_their_timeline_without_internal_notes_and_never_anothers() {
+        let t = service();
+        for (id, name) in [(1, "Иван Петров"), (2, "Ольга Сидорова")] {
+            t.svc
+                .register_requester(id, name, None, None, None, None)
+                .unwrap();
+        }
+        let new = |r: i64| NewTicket {
+            requester: Some(r),
+            requester_name: None,
+            category: Category::Printer,
+            priority: Priority::Normal,
+            subject: "Принтер".into(),
+            description: "Мнёт бумагу".into(),
+            order: vec![],
+            source: Source::MiniApp,
+            idempotency_key: None,
+            attachments: vec![],
+        };
+        let mine = t
+            .svc
+            .create_ticket(&Actor::Requester { tg_id: 1 }, new(1))
+            .unwrap();
+        let theirs = t
+            .svc
+            .create_ticket(&Actor::Requester { tg_id: 2 }, new(2))
+            .unwrap();
+        t.svc
+            .note(&Actor::Cli, mine.id, "internal: toner on order")
+            .unwrap();
+        t.svc.reply(&Actor::Cli, mine.id, "We are on it").unwrap();
+
+        let me = Actor::Requester { tg_id: 1 };
+        let (tk, events) = t.svc.timeline_for(&me, mine.id).unwrap();
+        assert_eq!(tk.id, mine.id);
+        assert_eq!(tk.source, Source::MiniApp);
+        assert!(matches!(events[0].kind, EventKind::Created));
+        assert!(
+            events.iter().any(
+                |e| matches!(&e.kind, EventKind::PublicReply { text } if text == "We are on it")
+            )
+        );
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::InternalNote { .. })),
+            "internal notes are staff-only"
+        );
+        // Staff see everything.
+        let (_, all) = t.svc.timeline_for(&Actor::Cli, mine.id).unwrap();
+        assert!(
+            all.iter()
+                .any(|e| matches!(e.kind, EventKind::InternalNote { .. }))
+        );
+        // Someone else's ticket does not exist for me.
+        let e = t.svc.timeline_for(&me, theirs.id).unwrap_err();
+        assert_eq!(e.kind(), "not_found");
+    }
 }

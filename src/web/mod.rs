@@ -13,6 +13,7 @@ pub(crate) mod common;
 mod faq;
 mod i18n;
 mod logs;
+pub mod miniapp;
 pub mod panel;
 mod people;
 mod reports;
@@ -89,6 +90,8 @@ pub struct AppState {
     pub files: Option<crate::bot::FileFetcher>,
     /// Time zone for dates shown and typed in the panel.
     pub tz: chrono_tz::Tz,
+    /// Checks the Mini App's Telegram launch data (empty token: the Mini App API refuses all).
+    pub miniapp: miniapp::MiniAppAuth,
 }
 
 impl AppState {
@@ -100,6 +103,7 @@ impl AppState {
             throttle: Arc::default(),
             files: None,
             tz: chrono_tz::Europe::Moscow,
+            miniapp: miniapp::MiniAppAuth::default(),
         }
     }
 }
@@ -138,6 +142,9 @@ struct HealthBody {
 pub fn routes(
     state: AppState,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+    // The Mini App answers with its own security headers (framed by Telegram Web, loads
+    // Telegram's script), so it is composed outside the panel's header layer.
+    let app = miniapp::routes(state.clone());
     let areas = api::routes(state.clone())
         .or(api_tokens::routes(state.clone()))
         .unify()
@@ -227,7 +234,7 @@ pub fn routes(
         .and(session.clone())
         .then(panel::dashboard);
 
-    healthz
+    let panel = healthz
         .or(metrics)
         .or(style)
         .or(login_page)
@@ -239,7 +246,8 @@ pub fn routes(
         .or(digest)
         .or(areas)
         .recover(handle_rejection)
-        .with(warp::reply::with::headers(security_headers()))
+        .with(warp::reply::with::headers(security_headers()));
+    app.or(panel)
 }
 
 fn security_headers() -> warp::http::HeaderMap {
