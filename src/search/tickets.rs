@@ -19,16 +19,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::Column;
+use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, RegexQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal, SegmentReader,
-    TantivyDocument, Term,
-};
+use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use super::analysis::{self, Analyzer};
 use super::{MAX_QUERY_TERMS, SearchError, io_error, pre_tokenized};
@@ -268,11 +264,10 @@ impl TicketIndex {
         }
         let query = BooleanQuery::new(musts);
         let searcher = self.reader.searcher();
-        let mut ids = searcher.search(&query, &Ids)?;
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids.dedup();
-        ids.truncate(limit);
-        Ok(Some(ids))
+        // The newest `limit` hits by ticket number, kept in a heap: no sorting of all hits.
+        let top = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<u64>("id", Order::Desc);
+        let hits = searcher.search(&query, &top)?;
+        Ok(Some(hits.into_iter().filter_map(|(id, _)| id).collect()))
     }
 }
 
@@ -290,52 +285,6 @@ fn prefix_pattern(word: &str) -> String {
     }
     p.push_str(".*");
     p
-}
-
-/// Collects the ticket ids of every matching document.
-struct Ids;
-
-struct SegmentIds {
-    ids: Column<u64>,
-    out: Vec<u64>,
-}
-
-impl Collector for Ids {
-    type Fruit = Vec<u64>;
-    type Child = SegmentIds;
-
-    fn for_segment(
-        &self,
-        _segment_local_id: SegmentOrdinal,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<SegmentIds> {
-        Ok(SegmentIds {
-            ids: segment.fast_fields().u64("id")?,
-            out: Vec::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
-        Ok(fruits.into_iter().flatten().collect())
-    }
-}
-
-impl SegmentCollector for SegmentIds {
-    type Fruit = Vec<u64>;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        if let Some(id) = self.ids.first(doc) {
-            self.out.push(id);
-        }
-    }
-
-    fn harvest(self) -> Vec<u64> {
-        self.out
-    }
 }
 
 #[cfg(test)]

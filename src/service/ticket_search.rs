@@ -195,14 +195,15 @@ impl Service {
         let Some(ts) = self.inner.ticket_search.get() else {
             return Ok(None);
         };
-        {
-            // Never wait behind a long rebuild: fall back instead.
-            let Ok(mut st) = ts.sync.try_lock() else {
-                return Ok(None);
-            };
-            if !st.complete {
-                return Ok(None);
-            }
+        if !ts.ready.load(std::sync::atomic::Ordering::Relaxed) {
+            // The first build after start-up is still running: the substring filter is
+            // slower but complete.
+            return Ok(None);
+        }
+        // Catch up first, so a ticket changed a moment ago is found. When another search or
+        // the background task is catching up right now, search what is committed: it is at
+        // most that moment behind.
+        if let Ok(mut st) = ts.sync.try_lock() {
             self.catch_up(ts, &mut st)?;
         }
         ts.index

@@ -22,6 +22,9 @@ pub const SCHEMA_VERSION: u64 = 1;
 
 /// Name of the database file inside the data folder.
 pub const DB_FILE: &str = "helpdesk.redb";
+/// redb's page cache. Its default (1 GiB) would let a long-running server grow with the
+/// database; the operating system's file cache still holds the rest of the file.
+const CACHE_BYTES: usize = 32 << 20;
 
 /// What went wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -120,13 +123,16 @@ impl Store {
             reason: format!("cannot create the data folder: {e}"),
         })?;
         let path = data_dir.join(DB_FILE);
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.clone()),
-            other => StoreError::Open {
-                path: path.clone(),
-                reason: other.to_string(),
-            },
-        })?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.clone()),
+                other => StoreError::Open {
+                    path: path.clone(),
+                    reason: other.to_string(),
+                },
+            })?;
         let store = Store { db, path };
         store.init()?;
         Ok(store)
