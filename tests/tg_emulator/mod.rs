@@ -63,7 +63,7 @@
 //! // users and chats
 //! set_user(user_id, first_name, username: Option<&str>), set_default_lang(Option<&str>) ("ru")
 //! set_member_status(chat_id, user_id, "member"|"administrator"|"creator"|"left"|"kicked")
-//! add_topic(chat_id, thread_id, name), add_file(file_id, bytes) -> file_path
+//! set_forum(chat_id), add_topic(chat_id, thread_id, name), add_file(file_id, bytes) -> file_path
 //! // incoming updates (each returns the update_id unless said otherwise)
 //! push_message(chat_id, from, text), push_message_lang(chat_id, from, text, Option<&str>)
 //! push_reply(chat_id, from, text, reply_to_message_id)
@@ -2610,6 +2610,11 @@ impl Emulator {
             .members
             .insert((chat_id, user_id), status.to_string());
     }
+    /// Makes group `chat_id` a forum supergroup (`is_forum` in getChat and messages) with no
+    /// topics yet; `createForumTopic` adds them.
+    pub fn set_forum(&self, chat_id: i64) {
+        self.st().forums.insert(chat_id);
+    }
     /// Makes `chat_id` a forum with topic `thread_id` (sends to unknown threads of a chat with
     /// known topics fail with `message thread not found`).
     pub fn add_topic(&self, chat_id: i64, thread_id: i64, name: &str) {
@@ -2772,7 +2777,9 @@ impl Emulator {
         self.wake();
         id
     }
-    /// A text message in forum topic `thread_id` of group `chat_id` (registers the topic).
+    /// A text message in forum topic `thread_id` of group `chat_id` (registers the topic). When
+    /// the topic was created with `createForumTopic`, the message replies to its creation
+    /// message, as in Telegram.
     pub fn push_topic_message(&self, chat_id: i64, thread_id: i64, from: i64, text: &str) -> i64 {
         let mut st = self.st();
         st.forums.insert(chat_id);
@@ -2782,6 +2789,13 @@ impl Emulator {
         State::set_text(&mut m, text);
         m.insert("message_thread_id".into(), json!(thread_id));
         m.insert("is_topic_message".into(), json!(true));
+        // Like Telegram, a message in a topic that replies to nothing else carries the topic's
+        // creation message as `reply_to_message`.
+        if let Some(created) = st.get_message(chat_id, thread_id).cloned()
+            && created.get("forum_topic_created").is_some()
+        {
+            m.insert("reply_to_message".into(), created);
+        }
         let id = st.push_user_message(m);
         drop(st);
         self.wake();
