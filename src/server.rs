@@ -67,11 +67,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let mut bot_task = None;
     let mut files = None;
+    let mut webhook = None;
     let telegram = if config.bot_enabled() {
         match bot::start(&config, service.clone(), health.clone(), stop_rx.clone()).await {
             Some(started) => {
                 bot_task = Some(started.task);
                 files = Some(started.files);
+                webhook = started.webhook;
                 Some(started.out)
             }
             None => None,
@@ -136,6 +138,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let mut state = AppState::new(service.clone(), health);
     state.files = files;
+    state.webhook = webhook;
     state.tz = config.ui.timezone;
     println!(
         "helpdesk {} listening on http://{addr}",

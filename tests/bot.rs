@@ -25,6 +25,10 @@ struct Env {
     server: Option<Server>,
     /// How long to wait for each expected message.
     wait: Duration,
+    /// A fixed port to listen on (webhook mode names it in web.public_url); else a free one.
+    port: Option<u16>,
+    /// What /healthz says of the bot once it runs: "polling" or "webhook".
+    mode: &'static str,
 }
 
 impl Env {
@@ -51,19 +55,71 @@ impl Env {
             sb,
             server: None,
             wait: WAIT,
+            port: None,
+            mode: "polling",
+        };
+        env.start();
+        env
+    }
+
+    /// The bot in webhook mode, `web.public_url` = `http://127.0.0.1:<port>` (the loopback
+    /// exception to https).
+    fn webhook(secret: &str) -> Env {
+        let port = common::free_port();
+        Env::with_mode(
+            &format!("[web]\npublic_url = \"http://127.0.0.1:{port}\"\n"),
+            &format!("mode = \"webhook\"\nwebhook_secret = \"{secret}\"\n"),
+            Some(port),
+            "webhook",
+        )
+    }
+
+    fn with_mode(head: &str, telegram: &str, port: Option<u16>, mode: &'static str) -> Env {
+        let emu = Emulator::start(TOKEN);
+        let sb = Sandbox::new();
+        sb.write(
+            "config.toml",
+            format!(
+                "{head}[telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\nstaff_chat_id = {STAFF_CHAT}\nsuperadmins = [{ADMIN}]\n{telegram}\n[bot]\ndepartments = [\"Бухгалтерия\", \"Склад\"]\n",
+                emu.api_url()
+            ),
+        );
+        emu.set_user(USER, "Иван", Some("ivan"));
+        emu.set_user(ADMIN, "Админ", Some("boss"));
+        let mut env = Env {
+            emu,
+            sb,
+            server: None,
+            wait: WAIT,
+            port,
+            mode,
         };
         env.start();
         env
     }
 
     fn start(&mut self) {
-        let server = self.sb.serve(&["--config", "config.toml"]);
+        let server = match self.port {
+            None => self.sb.serve(&["--config", "config.toml"]),
+            Some(port) => {
+                let cmd = self.sb.command([
+                    "serve",
+                    "--config",
+                    "config.toml",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                ]);
+                let mut s = Server::spawn(cmd, port);
+                s.wait_ready(WAIT).unwrap_or_else(|e| panic!("{e}"));
+                s
+            }
+        };
         // The emulator records a long poll only when it is answered; the bot reports polling
         // as soon as it starts, and updates pushed meanwhile wait in the emulator's queue.
         let deadline = std::time::Instant::now() + WAIT;
         let mut polling = false;
         while std::time::Instant::now() < deadline {
-            if server.get("/healthz").json()["bot"] == "polling" {
+            if server.get("/healthz").json()["bot"] == self.mode {
                 polling = true;
                 break;
             }
@@ -373,6 +429,9 @@ fn buttons(m: &SentMessage) -> Vec<(String, String)> {
 fn registration_then_a_full_ticket_reaches_the_staff_group() {
     let env = Env::new("");
     assert_eq!(env.server().get("/healthz").json()["bot"], "polling");
+    // Polling mode looks for a webhook to remove first (see the webhook test) and sets none.
+    assert!(!env.emu.calls_of("getWebhookInfo").is_empty());
+    assert!(env.emu.calls_of("setWebhook").is_empty());
     env.register();
     // The main menu is a reply keyboard with the five buttons.
     let menu = env
@@ -1040,4 +1099,131 @@ fn a_forum_staff_group_gives_each_ticket_its_topic() {
         "a new topic"
     );
     assert_eq!(env.emu.check_rate_limits(), Ok(()));
+}
+
+#[test]
+fn webhook_mode_checks_the_secret_and_serves_updates() {
+    const SECRET: &str = "Wh_secret-0123456789";
+    let mut env = Env::webhook(SECRET);
+    let port = env.port.unwrap();
+    // At start-up: setWebhook with the URL under web.public_url, the secret and the update
+    // kinds; no long polling at all.
+    let set = env.emu.calls_of("setWebhook");
+    assert_eq!(set.len(), 1, "{set:?}");
+    assert_eq!(
+        set[0].params["url"],
+        format!("http://127.0.0.1:{port}/telegram/webhook")
+    );
+    assert_eq!(set[0].params["secret_token"], SECRET);
+    let allowed = set[0].params["allowed_updates"].to_string();
+    assert!(
+        allowed.contains("message") && allowed.contains("callback_query"),
+        "{allowed}"
+    );
+    assert_eq!(env.emu.webhook().1, SECRET);
+
+    // A forged update (wrong or missing secret) is refused with 401 and nothing happens.
+    let forged = serde_json::json!({
+        "update_id": 900001,
+        "message": {
+            "message_id": 1, "date": 1700000000,
+            "chat": {"id": USER, "type": "private", "first_name": "Иван"},
+            "from": {"id": USER, "is_bot": false, "first_name": "Иван"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}]
+        }
+    });
+    let http = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let url = env.server().url("/telegram/webhook");
+    for secret in [Some("wrong"), Some(""), None, Some(&SECRET[..SECRET.len() - 1])] {
+        let mut req = http.post(&url).json(&forged);
+        if let Some(s) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        assert_eq!(req.send().unwrap().status().as_u16(), 401, "{secret:?}");
+    }
+    // Not a webhook route for GET; a body that is no update (right secret) is acknowledged
+    // and logged, not processed.
+    let get = http.get(&url).send().unwrap().status().as_u16();
+    assert!(get == 404 || get == 405, "GET {get}");
+    let garbage = http
+        .post(&url)
+        .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+        .body("{\"not\": \"an update\"")
+        .send()
+        .unwrap();
+    assert_eq!(garbage.status().as_u16(), 200);
+    env.server()
+        .wait_stdout("cannot parse a webhook update", WAIT);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        env.emu.sent_to(USER).is_empty(),
+        "nothing processed: {:?}",
+        env.emu.sent_to(USER)
+    );
+    assert!(
+        !env.server().stdout().contains(SECRET),
+        "the secret never appears in the log"
+    );
+
+    // Updates Telegram (the emulator) POSTs with the secret flow to replies: a registration
+    // and a button press.
+    env.register();
+    env.say(USER, "/status 1", "не найдена");
+    assert!(env.emu.calls_of("getUpdates").is_empty(), "no polling");
+    let deliveries = env.emu.webhook_deliveries();
+    assert!(deliveries.len() >= 5, "{deliveries:?}");
+    assert!(
+        deliveries.iter().all(|&(_, s)| s == 200 || s == 0),
+        "{deliveries:?}"
+    );
+    assert_eq!(env.emu.pending_updates(), 0);
+    assert_eq!(env.server().get("/healthz").json()["bot"], "webhook");
+
+    // Back to polling: an update sent while the server was down is kept by Telegram, the
+    // webhook is deleted at start and the update is then polled and answered.
+    env.stop();
+    let m = env.mark(USER);
+    env.emu.push_message(USER, USER, "/status 7");
+    let config = env.sb.join("config.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("mode = \"webhook\"", "mode = \"polling\"");
+    env.sb.write("config.toml", text);
+    env.mode = "polling";
+    env.port = None;
+    env.start();
+    env.expect(USER, m, "не найдена");
+    assert_eq!(env.emu.calls_of("deleteWebhook").len(), 1);
+    assert!(env.emu.webhook().0.is_empty());
+}
+
+#[test]
+fn webhook_mode_without_a_public_url_is_a_config_error() {
+    let sb = Sandbox::new();
+    sb.write(
+        "config.toml",
+        format!("[telegram]\ntoken = \"{TOKEN}\"\nmode = \"webhook\"\n"),
+    );
+    let r = sb.run(["--config", "config.toml", "check-config"]);
+    r.failure();
+    let line = r.one_line_error();
+    assert!(
+        line.contains("telegram.mode") && line.contains("web.public_url"),
+        "{line}"
+    );
+    sb.write(
+        "config.toml",
+        "[web]\npublic_url = \"https://help.example.org\"\n[telegram]\nwebhook_secret = \"bad secret!\"\n",
+    );
+    let r = sb.run(["--config", "config.toml", "check-config"]);
+    r.failure();
+    assert!(
+        r.one_line_error().contains("telegram.webhook_secret"),
+        "{}",
+        r.one_line_error()
+    );
 }

@@ -15,6 +15,7 @@ mod people;
 mod reports;
 mod settings;
 mod stock;
+mod telegram;
 mod tickets;
 mod views;
 
@@ -86,6 +87,8 @@ pub struct AppState {
     pub files: Option<crate::bot::FileFetcher>,
     /// Time zone for dates shown and typed in the panel.
     pub tz: chrono_tz::Tz,
+    /// In Telegram webhook mode: where `POST /telegram/webhook` hands updates to the bot.
+    pub webhook: Option<crate::bot::WebhookInbox>,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
             throttle: Arc::default(),
             files: None,
             tz: chrono_tz::Europe::Moscow,
+            webhook: None,
         }
     }
 }
@@ -135,7 +139,9 @@ struct HealthBody {
 pub fn routes(
     state: AppState,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
-    let areas = tickets::routes(state.clone())
+    let areas = telegram::routes(state.clone())
+        .or(tickets::routes(state.clone()))
+        .unify()
         .or(faq::routes(state.clone()))
         .unify()
         .or(stock::routes(state.clone()))
