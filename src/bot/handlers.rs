@@ -534,7 +534,7 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             };
             let max = item.orderable();
             match text.map(|t| t.parse::<i64>()) {
-                Some(Ok(q)) if q >= 1 && q <= i64::from(max) => {
+                Some(Ok(q)) if (1..=i64::from(max)).contains(&q) => {
                     draft.quantity = Some(q as u32);
                     ask_description(ctx, &dialogue, chat, lang, draft).await
                 }
