@@ -11,6 +11,11 @@
 //! Run: `cargo bench --bench bot_updates` (env `BOT_BENCH_USERS`, default 100, and
 //! `BOT_BENCH_MESSAGES`, default 5, per user). Prints one line per scenario and the peak RSS
 //! of the server.
+//!
+//! `BOT_BENCH_TARGET=aiogram` runs the same dialogue in the minimal aiogram 3 + SQLite bot of
+//! `benches/aiogram/` instead (its `run.sh` makes a virtualenv and installs aiogram from PyPI
+//! on first use). That bot replies directly, without an outbox or rate limits, so for it
+//! handled/s = replied/s, and the emulator's audit of Telegram's limits is only reported.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -57,10 +62,10 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// Pushes `messages` from each user at once; returns (handled/s, replied/s, seconds to handle,
-/// seconds to reply).
+/// seconds to reply). Without `server` (aiogram), handled = replied.
 fn measure(
     emu: &Emulator,
-    server: &Server,
+    server: Option<&Server>,
     users: &[i64],
     messages: &[&str],
     per_user: usize,
@@ -76,7 +81,9 @@ fn measure(
     let mut handled_at = None;
     wait_until("every reply", Duration::from_secs(600), || {
         let delivered = replies(emu) - before;
-        if handled_at.is_none() {
+        if handled_at.is_none()
+            && let Some(server) = server
+        {
             let pending = server.get("/healthz").json()["outbox_pending"]
                 .as_u64()
                 .unwrap_or(0) as usize;
@@ -120,10 +127,32 @@ fn main() {
     );
     sb.run(["--config", "config.toml", "faq", "import", "faq.csv"])
         .success();
-    let server = sb.serve(&["--config", "config.toml"]);
-    wait_until("polling", Duration::from_secs(30), || {
-        server.get("/healthz").json()["bot"] == "polling"
-    });
+    let aiogram = std::env::var("BOT_BENCH_TARGET").is_ok_and(|t| t == "aiogram");
+    let (server, mut python) = if aiogram {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/aiogram/run.sh");
+        let child = std::process::Command::new(script)
+            .env("API_URL", emu.api_url())
+            .env("BOT_TOKEN", TOKEN)
+            .env("DB", sb.join("aiogram.sqlite"))
+            .env("FAQ", sb.join("faq.csv"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("run benches/aiogram/run.sh");
+        // Ready when it answers a first message (the first run also installs aiogram).
+        let warm = FIRST_USER - 1;
+        emu.push_message(warm, warm, "/status 1");
+        wait_until("the aiogram bot", Duration::from_secs(300), || {
+            !emu.sent_to(warm).is_empty()
+        });
+        (None, Some(child))
+    } else {
+        let server = sb.serve(&["--config", "config.toml"]);
+        wait_until("polling", Duration::from_secs(30), || {
+            server.get("/healthz").json()["bot"] == "polling"
+        });
+        (Some(server), None)
+    };
+    let base = replies(&emu);
 
     // N requesters register through the dialogue (3 updates each).
     let users: Vec<i64> = (0..n as i64).map(|i| FIRST_USER + i).collect();
@@ -133,19 +162,19 @@ fn main() {
         emu.push_message(u, u, "/start");
     }
     wait_until("name prompts", Duration::from_secs(300), || {
-        replies(&emu) >= n
+        replies(&emu) >= base + n
     });
     for &u in &users {
         emu.push_message(u, u, "Иван Петров");
     }
     wait_until("phone prompts", Duration::from_secs(300), || {
-        replies(&emu) >= 2 * n
+        replies(&emu) >= base + 2 * n
     });
     for (i, &u) in users.iter().enumerate() {
         emu.push_contact(u, u, &format!("+7912{:07}", i));
     }
     wait_until("registrations", Duration::from_secs(300), || {
-        replies(&emu) >= 3 * n
+        replies(&emu) >= base + 3 * n
     });
     println!(
         "setup: {n} requesters registered through the dialogue in {:.1} s",
@@ -162,19 +191,39 @@ fn main() {
                 "не работает wifi",
             ],
         ),
-        ("/status N -> reply (light path)", &["/status 1", "/status 2"]),
+        (
+            "/status N -> reply (light path)",
+            &["/status 1", "/status 2"],
+        ),
     ];
     for (name, messages) in scenarios {
-        let (handled, replied, th, tr) = measure(&emu, &server, &users, messages, per_user);
+        let (handled, replied, th, tr) = measure(&emu, server.as_ref(), &users, messages, per_user);
         println!(
             "{name}: {} updates from {n} users; handled {handled:.0}/s ({th:.2} s); \
              replies delivered {replied:.1}/s ({tr:.2} s)",
             n * per_user
         );
     }
-    match peak_rss_kib(server.pid()) {
-        Some(k) => println!("server peak RSS: {:.1} MiB", k as f64 / 1024.0),
-        None => println!("server peak RSS: unknown"),
+    let (what, pid) = match (&server, &python) {
+        (Some(s), _) => ("helpdesk", s.pid()),
+        (None, Some(p)) => ("aiogram bot (python)", p.id()),
+        (None, None) => unreachable!("one of them runs"),
+    };
+    match peak_rss_kib(pid) {
+        Some(k) => println!("{what} peak RSS: {:.1} MiB", k as f64 / 1024.0),
+        None => println!("{what} peak RSS: unknown"),
     }
-    assert_eq!(emu.check_rate_limits(), Ok(()), "Telegram's limits kept");
+    println!(
+        "emulator peak RSS (whole bench process): {:.1} MiB",
+        peak_rss_kib(std::process::id()).unwrap_or(0) as f64 / 1024.0
+    );
+    let audit = emu.check_rate_limits();
+    if let Some(p) = python.as_mut() {
+        let _ = p.kill();
+        let _ = p.wait();
+        let breaches = audit.err().map_or(0, |e| e.lines().count());
+        println!("Telegram limit breaches (no outbox in the aiogram bot): {breaches}");
+    } else {
+        assert_eq!(audit, Ok(()), "Telegram's limits kept");
+    }
 }

@@ -906,12 +906,7 @@ fn a_cartridge_order_offers_only_fitting_items_in_stock() {
     let env = Env::new("");
     // Stock is set up by a storekeeper through the panel, over HTTP.
     let mut panel = Panel::sign_in(&env, "sklad", "storekeeper");
-    panel.stock_item(
-        "CE285A",
-        "HP 85A",
-        &["HP LaserJet P1102", "HP M1132"],
-        3,
-    );
+    panel.stock_item("CE285A", "HP 85A", &["HP LaserJet P1102", "HP M1132"], 3);
     panel.stock_item("CF283A", "HP 83A", &["HP LaserJet P1102"], 0);
     panel.stock_item("Q2612A", "HP 12A", &["HP LaserJet 1018"], 0);
     panel.stock_item("TN2375", "Brother TN-2375", &["Brother HL-L2300"], 5);
@@ -1037,16 +1032,27 @@ fn a_forum_staff_group_gives_each_ticket_its_topic() {
         .into_iter()
         .find(|m| m.text.as_deref().is_some_and(|t| t.starts_with("#1 ·")))
         .unwrap();
-    assert_eq!(card.params["message_thread_id"], thread, "card in the topic");
+    assert_eq!(
+        card.params["message_thread_id"], thread,
+        "card in the topic"
+    );
 
     // A staff message in the topic reaches the requester as a public reply and is recorded.
     let m_user = env.mark(USER);
     let m_staff = env.mark(STAFF_CHAT);
-    env.emu
-        .push_topic_message(STAFF_CHAT, thread, ADMIN, "Проверьте, включён ли кабель питания");
+    env.emu.push_topic_message(
+        STAFF_CHAT,
+        thread,
+        ADMIN,
+        "Проверьте, включён ли кабель питания",
+    );
     let reply = env.expect(USER, m_user, "Проверьте, включён ли кабель питания");
     assert!(
-        reply.text.as_deref().unwrap().contains("Ответ по заявке #1"),
+        reply
+            .text
+            .as_deref()
+            .unwrap()
+            .contains("Ответ по заявке #1"),
         "{:?}",
         reply.text
     );
@@ -1070,7 +1076,11 @@ fn a_forum_staff_group_gives_each_ticket_its_topic() {
     );
     env.expect(USER, m_user, "Добавлено к заявке #1");
     let follow = env.expect(STAFF_CHAT, m_staff, "Кабель включён, всё равно не работает");
-    assert_eq!(follow.params["message_thread_id"], thread, "{:?}", follow.params);
+    assert_eq!(
+        follow.params["message_thread_id"], thread,
+        "{:?}",
+        follow.params
+    );
     assert!(follow.text.as_deref().unwrap().contains("Иван Петров"));
     let (_, page) = panel.get("/tickets/1");
     assert!(page.contains("Кабель включён, всё равно не работает"));
@@ -1138,7 +1148,12 @@ fn webhook_mode_checks_the_secret_and_serves_updates() {
         .build()
         .unwrap();
     let url = env.server().url("/telegram/webhook");
-    for secret in [Some("wrong"), Some(""), None, Some(&SECRET[..SECRET.len() - 1])] {
+    for secret in [
+        Some("wrong"),
+        Some(""),
+        None,
+        Some(&SECRET[..SECRET.len() - 1]),
+    ] {
         let mut req = http.post(&url).json(&forged);
         if let Some(s) = secret {
             req = req.header("X-Telegram-Bot-Api-Secret-Token", s);

@@ -119,9 +119,10 @@ fn webhook_listener(
     }
     let (token, flag) = mk_stop_token();
     let stream: UpdateStream = Box::pin(
-        futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|u| (Ok(u), rx))
-        })
+        futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|u| (Ok(u), rx)) },
+        )
         .take_until(flag),
     );
     teloxide::update_listeners::StatefulListener::new(

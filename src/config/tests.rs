@@ -225,12 +225,20 @@ fn webhook_mode_keys_are_checked() {
     .unwrap();
     assert_eq!(c.telegram.webhook_secret.expose(), "from_env");
     // Loopback http is the one exception to https (local tests).
-    for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2"] {
+    for ok in [
+        "http://127.0.0.1:8080",
+        "http://localhost:1",
+        "http://[::1]:2",
+    ] {
         let c = parse(&format!("[web]\npublic_url = \"{ok}\"\n")).unwrap();
         assert!(c.web.public_url.is_some(), "{ok}");
     }
     let cases = [
-        (format!("[telegram]\n{T}mode = \"push\"\n"), "telegram.mode", 3),
+        (
+            format!("[telegram]\n{T}mode = \"push\"\n"),
+            "telegram.mode",
+            3,
+        ),
         (
             format!("[telegram]\n{T}mode = \"webhook\"\n"),
             "telegram.mode",

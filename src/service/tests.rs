@@ -377,7 +377,10 @@ fn roles_are_checked_by_the_service() {
         )
         .unwrap_err();
     assert_eq!(over.kind(), "invalid");
-    assert!(over.to_string().contains("only 5 of CE285A in stock"), "{over}");
+    assert!(
+        over.to_string().contains("only 5 of CE285A in stock"),
+        "{over}"
+    );
     assert_eq!(
         t.svc
             .change_status(&petr, order.id, TicketAction::Take)

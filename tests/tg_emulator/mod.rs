@@ -2528,9 +2528,10 @@ async fn webhook_pump(shared: Arc<Shared>) {
             if st.webhook_url.is_empty() {
                 None
             } else {
-                st.updates.front().cloned().map(|u| {
-                    (st.webhook_url.clone(), st.webhook_secret.clone(), u)
-                })
+                st.updates
+                    .front()
+                    .cloned()
+                    .map(|u| (st.webhook_url.clone(), st.webhook_secret.clone(), u))
             }
         };
         let Some((url, secret, update)) = job else {
