@@ -98,11 +98,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let mut bot_task = None;
     let mut files = None;
+    let mut webhook = None;
     let telegram = if config.bot_enabled() {
         match bot::start(&config, service.clone(), health.clone(), stop_rx.clone()).await {
             Some(started) => {
                 bot_task = Some(started.task);
                 files = Some(started.files);
+                webhook = started.webhook;
                 Some(started.out)
             }
             None => None,
@@ -167,6 +169,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let mut state = AppState::new(service.clone(), health);
     state.files = files;
+    state.webhook = webhook;
     state.tz = config.ui.timezone;
     state.miniapp =
         web::miniapp::MiniAppAuth::new(config.telegram.token.clone(), config.web.miniapp_max_age);

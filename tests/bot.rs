@@ -25,11 +25,21 @@ struct Env {
     server: Option<Server>,
     /// How long to wait for each expected message.
     wait: Duration,
+    /// A fixed port to listen on (webhook mode names it in web.public_url); else a free one.
+    port: Option<u16>,
+    /// What /healthz says of the bot once it runs: "polling" or "webhook".
+    mode: &'static str,
 }
 
 impl Env {
     fn new(extra: &str) -> Env {
+        Env::with(extra, |_| {})
+    }
+
+    /// Like [`Env::new`], with `setup` applied to the emulator before the server starts.
+    fn with(extra: &str, setup: impl FnOnce(&Emulator)) -> Env {
         let emu = Emulator::start(TOKEN);
+        setup(&emu);
         let sb = Sandbox::new();
         sb.write(
             "config.toml",
@@ -45,19 +55,71 @@ impl Env {
             sb,
             server: None,
             wait: WAIT,
+            port: None,
+            mode: "polling",
+        };
+        env.start();
+        env
+    }
+
+    /// The bot in webhook mode, `web.public_url` = `http://127.0.0.1:<port>` (the loopback
+    /// exception to https).
+    fn webhook(secret: &str) -> Env {
+        let port = common::free_port();
+        Env::with_mode(
+            &format!("[web]\npublic_url = \"http://127.0.0.1:{port}\"\n"),
+            &format!("mode = \"webhook\"\nwebhook_secret = \"{secret}\"\n"),
+            Some(port),
+            "webhook",
+        )
+    }
+
+    fn with_mode(head: &str, telegram: &str, port: Option<u16>, mode: &'static str) -> Env {
+        let emu = Emulator::start(TOKEN);
+        let sb = Sandbox::new();
+        sb.write(
+            "config.toml",
+            format!(
+                "{head}[telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\nstaff_chat_id = {STAFF_CHAT}\nsuperadmins = [{ADMIN}]\n{telegram}\n[bot]\ndepartments = [\"Бухгалтерия\", \"Склад\"]\n",
+                emu.api_url()
+            ),
+        );
+        emu.set_user(USER, "Иван", Some("ivan"));
+        emu.set_user(ADMIN, "Админ", Some("boss"));
+        let mut env = Env {
+            emu,
+            sb,
+            server: None,
+            wait: WAIT,
+            port,
+            mode,
         };
         env.start();
         env
     }
 
     fn start(&mut self) {
-        let server = self.sb.serve(&["--config", "config.toml"]);
+        let server = match self.port {
+            None => self.sb.serve(&["--config", "config.toml"]),
+            Some(port) => {
+                let cmd = self.sb.command([
+                    "serve",
+                    "--config",
+                    "config.toml",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                ]);
+                let mut s = Server::spawn(cmd, port);
+                s.wait_ready(WAIT).unwrap_or_else(|e| panic!("{e}"));
+                s
+            }
+        };
         // The emulator records a long poll only when it is answered; the bot reports polling
         // as soon as it starts, and updates pushed meanwhile wait in the emulator's queue.
         let deadline = std::time::Instant::now() + WAIT;
         let mut polling = false;
         while std::time::Instant::now() < deadline {
-            if server.get("/healthz").json()["bot"] == "polling" {
+            if server.get("/healthz").json()["bot"] == self.mode {
                 polling = true;
                 break;
             }
@@ -210,6 +272,140 @@ impl Env {
     }
 }
 
+/// A signed-in panel session over HTTP (cookies and CSRF by hand, redirects not followed).
+struct Panel {
+    http: reqwest::blocking::Client,
+    base: String,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Panel {
+    /// Creates staff account `login` (through the running server's control socket) and signs in.
+    #[track_caller]
+    fn sign_in(env: &Env, login: &str, role: &str) -> Panel {
+        env.sb
+            .run_stdin(
+                [
+                    "--config",
+                    "config.toml",
+                    "admin",
+                    "add",
+                    "--login",
+                    login,
+                    "--role",
+                    role,
+                    "--password-stdin",
+                ],
+                "password1\n",
+            )
+            .success();
+        let mut p = Panel {
+            http: reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+                .no_proxy()
+                .build()
+                .expect("http client"),
+            base: env.server().url(""),
+            cookies: Default::default(),
+        };
+        let r = p.submit(
+            "/login",
+            "/login",
+            &[("login", login), ("password", "password1")],
+        );
+        assert_eq!(r.0, 303, "login: {}", r.1);
+        p
+    }
+
+    fn keep_cookies(&mut self, r: &reqwest::blocking::Response) {
+        for v in r.headers().get_all("set-cookie") {
+            let v = v.to_str().expect("ascii cookie");
+            let pair = v.split(';').next().unwrap_or("");
+            if let Some((k, val)) = pair.split_once('=') {
+                if val.is_empty() || v.contains("Max-Age=0") {
+                    self.cookies.remove(k.trim());
+                } else {
+                    self.cookies.insert(k.trim().to_string(), val.to_string());
+                }
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// (status, body).
+    #[track_caller]
+    fn get(&mut self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        self.keep_cookies(&r);
+        (r.status().as_u16(), r.text().expect("body"))
+    }
+
+    /// POSTs a form to `path` with the CSRF token of the page at `from`; (status, body).
+    #[track_caller]
+    fn submit(&mut self, from: &str, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let (status, page) = self.get(from);
+        assert_eq!(status, 200, "GET {from}: {page}");
+        let marker = "name=\"csrf\" value=\"";
+        let at = page.find(marker).expect("csrf field") + marker.len();
+        let token = page[at..].split('"').next().unwrap().to_string();
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        ser.append_pair("csrf", &token);
+        for (k, v) in fields {
+            ser.append_pair(k, v);
+        }
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(ser.finish())
+            .send()
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        self.keep_cookies(&r);
+        (r.status().as_u16(), r.text().expect("body"))
+    }
+
+    /// Creates a stock item with the printers it fits and receives `quantity` of it.
+    #[track_caller]
+    fn stock_item(&mut self, sku: &str, name: &str, printers: &[&str], quantity: u32) {
+        let printers = printers.join("\r\n");
+        let r = self.submit(
+            "/stock/new",
+            "/stock/new",
+            &[
+                ("sku", sku),
+                ("name", name),
+                ("kind", "cartridge"),
+                ("printers", &printers),
+                ("min_level", "0"),
+            ],
+        );
+        assert_eq!(r.0, 303, "new item {sku}: {}", r.1);
+        if quantity > 0 {
+            let page = format!("/stock/{sku}");
+            let r = self.submit(
+                &page,
+                &format!("/stock/{sku}/receipt"),
+                &[("amount", &quantity.to_string())],
+            );
+            assert_eq!(r.0, 303, "receipt {sku}: {}", r.1);
+        }
+    }
+}
+
 fn inline(markup: &Value) -> Vec<(String, String)> {
     markup["inline_keyboard"]
         .as_array()
@@ -233,6 +429,9 @@ fn buttons(m: &SentMessage) -> Vec<(String, String)> {
 fn registration_then_a_full_ticket_reaches_the_staff_group() {
     let env = Env::new("");
     assert_eq!(env.server().get("/healthz").json()["bot"], "polling");
+    // Polling mode looks for a webhook to remove first (see the webhook test) and sets none.
+    assert!(!env.emu.calls_of("getWebhookInfo").is_empty());
+    assert!(env.emu.calls_of("setWebhook").is_empty());
     env.register();
     // The main menu is a reply keyboard with the five buttons.
     let menu = env
@@ -699,5 +898,347 @@ fn a_deleted_staff_group_fails_the_card_but_not_the_requester() {
     assert!(
         env.server().stdout().contains("chat not found"),
         "a clear log line"
+    );
+}
+
+#[test]
+fn a_cartridge_order_offers_only_fitting_items_in_stock() {
+    let env = Env::new("");
+    // Stock is set up by a storekeeper through the panel, over HTTP.
+    let mut panel = Panel::sign_in(&env, "sklad", "storekeeper");
+    panel.stock_item("CE285A", "HP 85A", &["HP LaserJet P1102", "HP M1132"], 3);
+    panel.stock_item("CF283A", "HP 83A", &["HP LaserJet P1102"], 0);
+    panel.stock_item("Q2612A", "HP 12A", &["HP LaserJet 1018"], 0);
+    panel.stock_item("TN2375", "Brother TN-2375", &["Brother HL-L2300"], 5);
+    env.register();
+
+    let cats = env.say(USER, "📝 Новая заявка", "Шаг 1");
+    let printers = env.press(
+        USER,
+        USER,
+        &cats,
+        "d:cat:cartridge_order",
+        "модель принтера",
+    );
+    // Only printers something in stock fits are offered.
+    let offered: Vec<String> = buttons(&printers)
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| d.starts_with("d:prn"))
+        .collect();
+    assert_eq!(
+        offered,
+        vec![
+            "d:prn:Brother HL-L2300",
+            "d:prn:HP LaserJet P1102",
+            "d:prn:HP M1132"
+        ]
+    );
+    // A typed model: known but out of stock, unknown, then one in stock (any case).
+    env.say(USER, "hp laserjet 1018", "нет картриджей на складе");
+    env.say(USER, "Canon LBP-9000", "Такой модели нет в списке");
+    let items = env.say(USER, "hp laserjet p1102", "Выберите картридж");
+    assert_eq!(
+        buttons(&items)
+            .into_iter()
+            .filter(|(_, d)| d.starts_with("d:itm"))
+            .collect::<Vec<_>>(),
+        vec![("HP 85A (3)".to_string(), "d:itm:CE285A".to_string())],
+        "only the fitting item in stock, with its stock"
+    );
+    // A forged press for an item out of stock is refused and the list shown again.
+    let m = env.mark(USER);
+    env.emu
+        .push_callback(USER, USER, items.message_id, "d:itm:CF283A");
+    env.expect(USER, m, "Эта кнопка устарела");
+    env.expect(USER, m, "Выберите картридж");
+
+    let qty = env.press(USER, USER, &items, "d:itm:CE285A", "Сколько штук");
+    assert!(
+        qty.text.as_deref().unwrap().contains("от 1 до 3"),
+        "{:?}",
+        qty.text
+    );
+    env.say(USER, "много", "Нужно число от 1 до 3");
+    env.say(USER, "5", "На складе сейчас только 3 шт.");
+    env.say(USER, "0", "Нужно число от 1 до 3");
+    env.say(USER, "-2", "Нужно число от 1 до 3");
+    env.say(USER, "2", "Опишите проблему");
+    let prio = env.say(USER, "Для бухгалтерии, кабинет 204", "Насколько срочно");
+    let att = env.press(USER, USER, &prio, "d:pri:normal", "Прикрепите");
+    let confirm = env.press(USER, USER, &att, "d:done", "Проверьте заявку");
+    assert!(
+        confirm
+            .text
+            .as_deref()
+            .unwrap()
+            .contains("HP LaserJet P1102: CE285A × 2"),
+        "{:?}",
+        confirm.text
+    );
+    env.press(USER, USER, &confirm, "d:send", "Заявка #1 создана");
+
+    // The staff card names the item and quantity.
+    env.card_shows(1, "HP 85A (CE285A) × 2");
+    let (_, card, _) = env.card(1);
+    assert!(card.contains("Заказ картриджей"), "{card}");
+    // The ticket as the panel shows it.
+    let (status, page) = panel.get("/tickets/1");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("HP 85A (CE285A) × 2"), "{page}");
+    assert!(page.contains("Для бухгалтерии, кабинет 204"));
+
+    // A stale item button pressed outside the dialogue changes nothing.
+    let m = env.mark(USER);
+    env.emu
+        .push_callback(USER, USER, items.message_id, "d:itm:CE285A");
+    env.expect(USER, m, "Эта кнопка устарела");
+    env.say(USER, "📋 Мои заявки", "#1");
+    assert!(
+        !env.emu
+            .sent_to(USER)
+            .iter()
+            .any(|m| m.text.as_deref().unwrap_or("").contains("#2")),
+        "no second ticket"
+    );
+    assert_eq!(env.emu.check_rate_limits(), Ok(()));
+}
+
+#[test]
+fn a_forum_staff_group_gives_each_ticket_its_topic() {
+    // The staff group is a forum supergroup (topics on).
+    let env = Env::with("", |emu| emu.set_forum(STAFF_CHAT));
+    env.register();
+    env.file_ticket("Не включается монитор");
+    env.card_shows(1, "Не включается монитор");
+
+    // A topic was created for the ticket and the card posted in it.
+    let topics = env.emu.calls_of("createForumTopic");
+    assert_eq!(topics.len(), 1, "one topic per ticket");
+    assert_eq!(topics[0].params["chat_id"], STAFF_CHAT);
+    assert!(
+        topics[0].params["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("#1 ")),
+        "{:?}",
+        topics[0].params
+    );
+    let thread = topics[0].result().unwrap()["message_thread_id"]
+        .as_i64()
+        .unwrap();
+    let card = env
+        .emu
+        .sent_to(STAFF_CHAT)
+        .into_iter()
+        .find(|m| m.text.as_deref().is_some_and(|t| t.starts_with("#1 ·")))
+        .unwrap();
+    assert_eq!(
+        card.params["message_thread_id"], thread,
+        "card in the topic"
+    );
+
+    // A staff message in the topic reaches the requester as a public reply and is recorded.
+    let m_user = env.mark(USER);
+    let m_staff = env.mark(STAFF_CHAT);
+    env.emu.push_topic_message(
+        STAFF_CHAT,
+        thread,
+        ADMIN,
+        "Проверьте, включён ли кабель питания",
+    );
+    let reply = env.expect(USER, m_user, "Проверьте, включён ли кабель питания");
+    assert!(
+        reply
+            .text
+            .as_deref()
+            .unwrap()
+            .contains("Ответ по заявке #1"),
+        "{:?}",
+        reply.text
+    );
+    let ack = env.expect(STAFF_CHAT, m_staff, "Ответ отправлен заявителю (#1)");
+    assert_eq!(ack.params["message_thread_id"], thread, "ack in the topic");
+    let mut panel = Panel::sign_in(&env, "boss", "admin");
+    let (_, page) = panel.get("/tickets/1");
+    assert!(
+        page.contains("Проверьте, включён ли кабель питания"),
+        "on the ticket's timeline: {page}"
+    );
+
+    // The requester answers that message: the answer joins the ticket and shows in the topic.
+    let m_user = env.mark(USER);
+    let m_staff = env.mark(STAFF_CHAT);
+    env.emu.push_reply(
+        USER,
+        USER,
+        "Кабель включён, всё равно не работает",
+        reply.message_id,
+    );
+    env.expect(USER, m_user, "Добавлено к заявке #1");
+    let follow = env.expect(STAFF_CHAT, m_staff, "Кабель включён, всё равно не работает");
+    assert_eq!(
+        follow.params["message_thread_id"], thread,
+        "{:?}",
+        follow.params
+    );
+    assert!(follow.text.as_deref().unwrap().contains("Иван Петров"));
+    let (_, page) = panel.get("/tickets/1");
+    assert!(page.contains("Кабель включён, всё равно не работает"));
+
+    // Someone without a staff role writing in the topic is refused; nothing reaches the
+    // requester. A message in a topic of no ticket is ignored.
+    env.emu.set_user(555, "Посторонний", None);
+    let m_user = env.mark(USER);
+    let m_staff = env.mark(STAFF_CHAT);
+    env.emu
+        .push_topic_message(STAFF_CHAT, thread, 555, "Я тоже хочу ответить");
+    env.expect(STAFF_CHAT, m_staff, "Недостаточно прав");
+    env.emu
+        .push_topic_message(STAFF_CHAT, 9999, ADMIN, "Всем привет");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(env.mark(USER), m_user, "nothing reached the requester");
+
+    // A second ticket gets a topic of its own.
+    env.file_ticket("Сломалась клавиатура");
+    env.card_shows(2, "Сломалась клавиатура");
+    let topics = env.emu.calls_of("createForumTopic");
+    assert_eq!(topics.len(), 2);
+    assert_ne!(
+        topics[1].result().unwrap()["message_thread_id"],
+        thread,
+        "a new topic"
+    );
+    assert_eq!(env.emu.check_rate_limits(), Ok(()));
+}
+
+#[test]
+fn webhook_mode_checks_the_secret_and_serves_updates() {
+    const SECRET: &str = "Wh_secret-0123456789";
+    let mut env = Env::webhook(SECRET);
+    let port = env.port.unwrap();
+    // At start-up: setWebhook with the URL under web.public_url, the secret and the update
+    // kinds; no long polling at all.
+    let set = env.emu.calls_of("setWebhook");
+    assert_eq!(set.len(), 1, "{set:?}");
+    assert_eq!(
+        set[0].params["url"],
+        format!("http://127.0.0.1:{port}/telegram/webhook")
+    );
+    assert_eq!(set[0].params["secret_token"], SECRET);
+    let allowed = set[0].params["allowed_updates"].to_string();
+    assert!(
+        allowed.contains("message") && allowed.contains("callback_query"),
+        "{allowed}"
+    );
+    assert_eq!(env.emu.webhook().1, SECRET);
+
+    // A forged update (wrong or missing secret) is refused with 401 and nothing happens.
+    let forged = serde_json::json!({
+        "update_id": 900001,
+        "message": {
+            "message_id": 1, "date": 1700000000,
+            "chat": {"id": USER, "type": "private", "first_name": "Иван"},
+            "from": {"id": USER, "is_bot": false, "first_name": "Иван"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}]
+        }
+    });
+    let http = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let url = env.server().url("/telegram/webhook");
+    for secret in [
+        Some("wrong"),
+        Some(""),
+        None,
+        Some(&SECRET[..SECRET.len() - 1]),
+    ] {
+        let mut req = http.post(&url).json(&forged);
+        if let Some(s) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        assert_eq!(req.send().unwrap().status().as_u16(), 401, "{secret:?}");
+    }
+    // Not a webhook route for GET; a body that is no update (right secret) is acknowledged
+    // and logged, not processed.
+    let get = http.get(&url).send().unwrap().status().as_u16();
+    assert!(get == 404 || get == 405, "GET {get}");
+    let garbage = http
+        .post(&url)
+        .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+        .body("{\"not\": \"an update\"")
+        .send()
+        .unwrap();
+    assert_eq!(garbage.status().as_u16(), 200);
+    env.server()
+        .wait_stdout("cannot parse a webhook update", WAIT);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        env.emu.sent_to(USER).is_empty(),
+        "nothing processed: {:?}",
+        env.emu.sent_to(USER)
+    );
+    assert!(
+        !env.server().stdout().contains(SECRET),
+        "the secret never appears in the log"
+    );
+
+    // Updates Telegram (the emulator) POSTs with the secret flow to replies: a registration
+    // and a button press.
+    env.register();
+    env.say(USER, "/status 1", "не найдена");
+    assert!(env.emu.calls_of("getUpdates").is_empty(), "no polling");
+    let deliveries = env.emu.webhook_deliveries();
+    assert!(deliveries.len() >= 5, "{deliveries:?}");
+    assert!(
+        deliveries.iter().all(|&(_, s)| s == 200 || s == 0),
+        "{deliveries:?}"
+    );
+    assert_eq!(env.emu.pending_updates(), 0);
+    assert_eq!(env.server().get("/healthz").json()["bot"], "webhook");
+
+    // Back to polling: an update sent while the server was down is kept by Telegram, the
+    // webhook is deleted at start and the update is then polled and answered.
+    env.stop();
+    let m = env.mark(USER);
+    env.emu.push_message(USER, USER, "/status 7");
+    let config = env.sb.join("config.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("mode = \"webhook\"", "mode = \"polling\"");
+    env.sb.write("config.toml", text);
+    env.mode = "polling";
+    env.port = None;
+    env.start();
+    env.expect(USER, m, "не найдена");
+    assert_eq!(env.emu.calls_of("deleteWebhook").len(), 1);
+    assert!(env.emu.webhook().0.is_empty());
+}
+
+#[test]
+fn webhook_mode_without_a_public_url_is_a_config_error() {
+    let sb = Sandbox::new();
+    sb.write(
+        "config.toml",
+        format!("[telegram]\ntoken = \"{TOKEN}\"\nmode = \"webhook\"\n"),
+    );
+    let r = sb.run(["--config", "config.toml", "check-config"]);
+    r.failure();
+    let line = r.one_line_error();
+    assert!(
+        line.contains("telegram.mode") && line.contains("web.public_url"),
+        "{line}"
+    );
+    sb.write(
+        "config.toml",
+        "[web]\npublic_url = \"https://help.example.org\"\n[telegram]\nwebhook_secret = \"bad secret!\"\n",
+    );
+    let r = sb.run(["--config", "config.toml", "check-config"]);
+    r.failure();
+    assert!(
+        r.one_line_error().contains("telegram.webhook_secret"),
+        "{}",
+        r.one_line_error()
     );
 }

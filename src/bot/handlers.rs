@@ -453,6 +453,36 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
         _ => {}
     }
 
+    // A reply to one of the bot's messages about ticket #N continues that ticket's
+    // conversation (outside a half-written ticket).
+    if matches!(
+        state,
+        State::Idle | State::Question | State::FaqAnswered { .. }
+    ) && let Some(t) = text
+        && let Some(n) = msg
+            .reply_to_message()
+            .filter(|r| r.from.as_ref().is_some_and(|f| f.is_bot))
+            .and_then(|r| r.text().or(r.caption()))
+            .and_then(ticket_number_in)
+    {
+        let open = svc(ctx, move |s| {
+            Ok(s.read()?
+                .ticket(n)?
+                .filter(|t| t.requester == Some(tg_id) && t.status.is_open()))
+        })
+        .await?;
+        if let Some(ticket) = open {
+            let body = t.to_string();
+            let id = ticket.id;
+            let text = match svc(ctx, move |s| s.requester_message(tg_id, id, &body)).await {
+                Ok(_) => txt(ctx, lang, "bot.added_to", &[("n", &ticket.number())]).await,
+                Err(e) => e.to_string(),
+            };
+            say(ctx, chat, text, Markup::None).await;
+            return Ok(());
+        }
+    }
+
     // Main menu buttons work from anywhere outside a half-written ticket.
     if let Some(t) = text
         && let Some(choice) = menu_choice(t)
@@ -491,28 +521,50 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             let Some(t) = text else {
                 return reprompt(ctx, chat, lang, "bot.ask_printer").await;
             };
-            let model = t.to_string();
-            if items_for(ctx, &model).await?.is_empty() {
+            // A known model (any spelling of its case) with nothing on the shelf is told so.
+            let known = known_printer_models(ctx).await;
+            let Some(model) = known.into_iter().find(|m| m.eq_ignore_ascii_case(t.trim())) else {
                 return ask_printer(ctx, chat, lang, Some("bot.unknown_printer")).await;
+            };
+            if items_for(ctx, &model).await?.is_empty() {
+                return ask_printer(ctx, chat, lang, Some("bot.no_stock_for_printer")).await;
             }
             draft.printer = Some(model);
-            ask_item(ctx, &dialogue, chat, lang, draft).await
+            ask_item(ctx, &dialogue, chat, lang, draft, None).await
         }
         State::Quantity { mut draft } => {
-            let max = validate::MAX_ORDER_QUANTITY.to_string();
-            match text
-                .and_then(|t| t.parse::<i64>().ok())
-                .map(validate::order_quantity)
-            {
-                Some(Ok(q)) => {
-                    draft.quantity = Some(q);
+            // The item's stock may have changed since it was chosen: check it again.
+            let Some(item) = chosen_item(ctx, &draft).await? else {
+                return ask_item(ctx, &dialogue, chat, lang, draft, Some("bot.item_gone")).await;
+            };
+            let max = item.orderable();
+            match text.map(|t| t.parse::<i64>()) {
+                Some(Ok(q)) if (1..=i64::from(max)).contains(&q) => {
+                    draft.quantity = Some(q as u32);
                     ask_description(ctx, &dialogue, chat, lang, draft).await
+                }
+                Some(Ok(q)) if q > i64::from(max) && i64::from(max) == item.quantity => {
+                    let (stock, max) = (item.quantity.to_string(), max.to_string());
+                    say(
+                        ctx,
+                        chat,
+                        txt(
+                            ctx,
+                            lang,
+                            "bot.qty_over_stock",
+                            &[("stock", &stock), ("max", &max)],
+                        )
+                        .await,
+                        back_cancel(ctx, lang).await,
+                    )
+                    .await;
+                    Ok(())
                 }
                 _ => {
                     say(
                         ctx,
                         chat,
-                        txt(ctx, lang, "bot.bad_qty", &[("max", &max)]).await,
+                        txt(ctx, lang, "bot.bad_qty", &[("max", &max.to_string())]).await,
                         back_cancel(ctx, lang).await,
                     )
                     .await;
@@ -593,6 +645,14 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
             reprompt(ctx, chat, lang, "bot.bc_compose").await
         }
     }
+}
+
+/// The first ticket number (`#N`) in a text.
+fn ticket_number_in(text: &str) -> Option<u64> {
+    text.split('#').skip(1).find_map(|rest| {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u64>().ok().filter(|&n| n > 0)
+    })
 }
 
 /// `/staff` in a private chat (superadmins and admins).
@@ -961,9 +1021,40 @@ fn prio_key(p: Priority) -> &'static str {
     }
 }
 
-/// Printer models known from the stock (models the items fit).
+/// Printer models named by any stock item, sorted, one spelling each.
+async fn known_printer_models(ctx: &Ctx) -> Vec<String> {
+    models_of(ctx, false).await
+}
+
+/// Printer models for which some fitting item is in stock: the ones offered as buttons.
 async fn printer_models(ctx: &Ctx) -> Vec<String> {
-    svc(ctx, |s| s.printer_models()).await.unwrap_or_default()
+    svc(ctx, |s| s.printer_models(true))
+        .await
+        .unwrap_or_default()
+}
+
+async fn models_of(ctx: &Ctx, in_stock_only: bool) -> Vec<String> {
+    svc(ctx, move |s| s.printer_models(in_stock_only))
+        .await
+        .unwrap_or_default()
+}
+
+/// Callback data naming a choice by its value when it fits in 64 bytes, else by its position
+/// (`prn:`/`itm:` + value, `prn#`/`itm#` + index). By value, a list that changed between
+/// showing and pressing cannot make a press pick a different entry.
+fn choice_data(prefix: &str, value: &str, index: usize) -> String {
+    Callback::Dialog(format!("{prefix}:{value}"))
+        .encode()
+        .unwrap_or_else(|| cb(Callback::Dialog(format!("{prefix}#{index}"))))
+}
+
+/// The entry of `list` a `choice_data` press names (`rest` is what follows the prefix).
+fn pick<'a, T>(list: &'a [T], rest: &str, key: impl Fn(&T) -> &str) -> Option<&'a T> {
+    if let Some(v) = rest.strip_prefix(':') {
+        return list.iter().find(|x| key(x) == v);
+    }
+    let i = rest.strip_prefix('#')?.parse::<usize>().ok()?;
+    list.get(i)
 }
 
 async fn ask_printer(
@@ -977,9 +1068,12 @@ async fn ask_printer(
         .iter()
         .take(MAX_BUTTONS)
         .enumerate()
-        .map(|(i, m)| vec![(m.clone(), cb(Callback::Dialog(format!("prn:{i}"))))])
+        .map(|(i, m)| vec![(m.clone(), choice_data("prn", m, i))])
         .collect();
     let mut text = txt(ctx, lang, "bot.ask_printer", &[]).await;
+    if models.is_empty() {
+        text = txt(ctx, lang, "bot.no_stock_at_all", &[]).await;
+    }
     if let Some(p) = prefix {
         text = format!("{}\n{text}", txt(ctx, lang, p, &[]).await);
     }
@@ -993,8 +1087,14 @@ async fn ask_item(
     chat: i64,
     lang: Language,
     draft: Draft,
+    prefix: Option<&'static str>,
 ) -> HandlerResult {
     let items = items_for(ctx, draft.printer.as_deref().unwrap_or_default()).await?;
+    if items.is_empty() {
+        // Everything for this printer ran out meanwhile: choose the printer again.
+        dialogue.update(State::Printer { draft }).await?;
+        return ask_printer(ctx, chat, lang, Some("bot.no_stock_for_printer")).await;
+    }
     dialogue.update(State::Item { draft }).await?;
     let rows = items
         .iter()
@@ -1003,24 +1103,59 @@ async fn ask_item(
         .map(|(i, it)| {
             vec![(
                 format!("{} ({})", it.name, it.quantity),
-                cb(Callback::Dialog(format!("itm:{i}"))),
+                choice_data("itm", &it.sku, i),
             )]
         })
         .collect();
-    say(
-        ctx,
-        chat,
-        txt(ctx, lang, "bot.ask_item", &[]).await,
-        with_back_cancel(ctx, lang, rows).await,
-    )
-    .await;
+    let mut text = txt(ctx, lang, "bot.ask_item", &[]).await;
+    if let Some(p) = prefix {
+        text = format!("{}\n{text}", txt(ctx, lang, p, &[]).await);
+    }
+    say(ctx, chat, text, with_back_cancel(ctx, lang, rows).await).await;
     Ok(())
 }
 
-/// Stock items that fit printer `model`.
+/// Stock items that fit printer `model` and are in stock.
 async fn items_for(ctx: &Ctx, model: &str) -> Result<Vec<StockItem>, ServiceError> {
     let model = model.to_string();
     svc(ctx, move |s| s.items_fitting(&model)).await
+}
+
+/// The item a draft names, if it still fits the printer and is in stock.
+async fn chosen_item(ctx: &Ctx, draft: &Draft) -> Result<Option<StockItem>, ServiceError> {
+    let items = items_for(ctx, draft.printer.as_deref().unwrap_or_default()).await?;
+    Ok(items
+        .into_iter()
+        .find(|i| Some(&i.sku) == draft.sku.as_ref()))
+}
+
+/// Asks how many of the chosen item (at most what is in stock).
+async fn ask_quantity(
+    ctx: &Ctx,
+    dialogue: &Dlg,
+    chat: i64,
+    lang: Language,
+    draft: Draft,
+) -> HandlerResult {
+    let Some(item) = chosen_item(ctx, &draft).await? else {
+        return ask_item(ctx, dialogue, chat, lang, draft, Some("bot.item_gone")).await;
+    };
+    dialogue.update(State::Quantity { draft }).await?;
+    let max = item.orderable().to_string();
+    say(
+        ctx,
+        chat,
+        txt(
+            ctx,
+            lang,
+            "bot.ask_qty",
+            &[("max", &max), ("item", &item.name)],
+        )
+        .await,
+        back_cancel(ctx, lang).await,
+    )
+    .await;
+    Ok(())
 }
 
 /// Answers with an FAQ entry and asks whether it helped; counts the answer.
@@ -1185,7 +1320,7 @@ async fn dialog_choice(
         let _ = rest;
         let question = match state {
             State::FaqAnswered { question } => question,
-            _ => return stale(ctx, q, lang).await,
+            _ => return stale_dialog(ctx, chat, lang).await,
         };
         dialogue.exit().await?;
         return hand_over(ctx, chat, tg_id, lang, &question).await;
@@ -1197,14 +1332,14 @@ async fn dialog_choice(
                 .ok()
                 .and_then(|i| ctx.cfg.departments.get(i).cloned())
             else {
-                return stale(ctx, q, lang).await;
+                return stale_dialog(ctx, chat, lang).await;
             };
             finish_registration(ctx, &dialogue, &q.from, name, phone, Some(dep), lang).await
         }
         (State::Category, c) if c.starts_with("cat:") => {
             let Some(category) = Category::parse(&c[4..]).filter(|c| *c != Category::Conversation)
             else {
-                return stale(ctx, q, lang).await;
+                return stale_dialog(ctx, chat, lang).await;
             };
             let draft = Draft::new(category);
             if category == Category::CartridgeOrder {
@@ -1214,42 +1349,25 @@ async fn dialog_choice(
                 ask_description(ctx, &dialogue, chat, lang, draft).await
             }
         }
-        (State::Printer { mut draft }, c) if c.starts_with("prn:") => {
+        (State::Printer { mut draft }, c) if c.starts_with("prn") => {
             let models = printer_models(ctx).await;
-            let Some(model) = c[4..]
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| models.get(i).cloned())
-            else {
-                return stale(ctx, q, lang).await;
+            let Some(model) = pick(&models, &c[3..], |m| m.as_str()).cloned() else {
+                return stale_then(ctx, q, lang, State::Printer { draft }, chat, &dialogue).await;
             };
             draft.printer = Some(model);
-            ask_item(ctx, &dialogue, chat, lang, draft).await
+            ask_item(ctx, &dialogue, chat, lang, draft, None).await
         }
-        (State::Item { mut draft }, c) if c.starts_with("itm:") => {
+        (State::Item { mut draft }, c) if c.starts_with("itm") => {
             let items = items_for(ctx, draft.printer.as_deref().unwrap_or_default()).await?;
-            let Some(item) = c[4..]
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| items.get(i).cloned())
-            else {
-                return stale(ctx, q, lang).await;
+            let Some(item) = pick(&items, &c[3..], |i| i.sku.as_str()).cloned() else {
+                return stale_then(ctx, q, lang, State::Item { draft }, chat, &dialogue).await;
             };
             draft.sku = Some(item.sku);
-            dialogue.update(State::Quantity { draft }).await?;
-            let max = validate::MAX_ORDER_QUANTITY.to_string();
-            say(
-                ctx,
-                chat,
-                txt(ctx, lang, "bot.ask_qty", &[("max", &max)]).await,
-                back_cancel(ctx, lang).await,
-            )
-            .await;
-            Ok(())
+            ask_quantity(ctx, &dialogue, chat, lang, draft).await
         }
         (State::Priority { mut draft }, c) if c.starts_with("pri:") => {
             let Some(p) = Priority::parse(&c[4..]) else {
-                return stale(ctx, q, lang).await;
+                return stale_dialog(ctx, chat, lang).await;
             };
             draft.priority = Some(p);
             ask_attachments(ctx, &dialogue, chat, lang, draft).await
@@ -1265,7 +1383,7 @@ async fn dialog_choice(
             submit(ctx, &dialogue, chat, tg_id, lang, draft, key).await
         }
         (state, "back") => back(ctx, &dialogue, chat, lang, state).await,
-        _ => stale(ctx, q, lang).await,
+        _ => stale_dialog(ctx, chat, lang).await,
     }
 }
 
@@ -1277,19 +1395,10 @@ async fn back(ctx: &Ctx, dialogue: &Dlg, chat: i64, lang: Language, state: State
             dialogue.update(State::Printer { draft }).await?;
             ask_printer(ctx, chat, lang, None).await
         }
-        State::Quantity { draft } => ask_item(ctx, dialogue, chat, lang, draft).await,
+        State::Quantity { draft } => ask_item(ctx, dialogue, chat, lang, draft, None).await,
         State::Description { draft } => {
             if draft.category == Category::CartridgeOrder {
-                dialogue.update(State::Quantity { draft }).await?;
-                let max = validate::MAX_ORDER_QUANTITY.to_string();
-                say(
-                    ctx,
-                    chat,
-                    txt(ctx, lang, "bot.ask_qty", &[("max", &max)]).await,
-                    back_cancel(ctx, lang).await,
-                )
-                .await;
-                Ok(())
+                ask_quantity(ctx, dialogue, chat, lang, draft).await
             } else {
                 start_new_ticket(ctx, dialogue, chat, lang).await
             }
@@ -1687,6 +1796,32 @@ async fn queue(ctx: &Ctx, chat: i64, lang: Language, thread: Option<i64>) -> Han
     Ok(())
 }
 
+/// A dialogue button that no longer applies (its query is already answered): say so in the
+/// chat and show the current step again.
+async fn stale_then(
+    ctx: &Ctx,
+    _q: &CallbackQuery,
+    lang: Language,
+    state: State,
+    chat: i64,
+    dialogue: &Dlg,
+) -> HandlerResult {
+    let stale = txt(ctx, lang, "bot.stale", &[]).await;
+    say(ctx, chat, stale, Markup::None).await;
+    match state {
+        State::Printer { .. } => ask_printer(ctx, chat, lang, None).await,
+        State::Item { draft } => ask_item(ctx, dialogue, chat, lang, draft, None).await,
+        _ => Ok(()),
+    }
+}
+
+/// A dialogue button pressed out of turn: the query is already answered, so the chat is told.
+async fn stale_dialog(ctx: &Ctx, chat: i64, lang: Language) -> HandlerResult {
+    let stale = txt(ctx, lang, "bot.stale", &[]).await;
+    say(ctx, chat, stale, Markup::None).await;
+    Ok(())
+}
+
 async fn stale(ctx: &Ctx, q: &CallbackQuery, lang: Language) -> HandlerResult {
     let t = txt(ctx, lang, "bot.stale", &[]).await;
     ctx.bot.answer_callback_query(q.id.clone()).text(t).await?;
@@ -1782,7 +1917,7 @@ pub async fn on_callback(q: CallbackQuery, ctx: Ctx) -> HandlerResult {
             let entry = svc(&ctx, move |s| Ok(s.read()?.faq_entry(id)?)).await?;
             match entry.filter(|e| e.enabled) {
                 Some(e) => send_faq_answer(&ctx, tg_id, lang, &e).await,
-                None => return stale(&ctx, &q, lang).await,
+                None => return stale_dialog(&ctx, tg_id, lang).await,
             }
             return Ok(());
         }

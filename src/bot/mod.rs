@@ -1,4 +1,4 @@
-//! The Telegram adapter (teloxide): long polling, dialogue storage over redb, and handlers that
+//! The Telegram adapter (teloxide): long polling or a webhook, dialogue storage over redb, and handlers that
 //! turn updates into service calls. Handlers hold no business rule; every reply is queued in
 //! the outbox through the service and delivered by `notify`.
 //!
@@ -18,7 +18,7 @@ use teloxide::types::{BotCommand, ChatId};
 use teloxide::update_listeners::Polling;
 use teloxide::{ApiError, RequestError};
 
-use crate::config::Config;
+use crate::config::{BotMode, Config};
 use crate::domain::Actor;
 use crate::notify::TelegramOut;
 use crate::service::Service;
@@ -51,6 +51,107 @@ pub struct Started {
     pub out: TelegramOut,
     pub task: tokio::task::JoinHandle<()>,
     pub files: FileFetcher,
+    /// In webhook mode: where the web server hands the POSTed updates.
+    pub webhook: Option<WebhookInbox>,
+}
+
+/// Path of the webhook route on the web server (under `web.public_url`).
+pub const WEBHOOK_PATH: &str = "telegram/webhook";
+
+/// Largest webhook body accepted (Telegram's updates are a few kilobytes).
+pub const WEBHOOK_MAX_BODY: u64 = 1024 * 1024;
+
+/// Updates the web server received and the dispatcher has not taken yet.
+const WEBHOOK_QUEUE: usize = 4096;
+
+/// The webhook's entrance: checks Telegram's secret header and feeds parsed updates to the
+/// same dispatcher polling would.
+#[derive(Clone)]
+pub struct WebhookInbox {
+    secret: Arc<crate::config::Secret>,
+    tx: tokio::sync::mpsc::Sender<Update>,
+}
+
+/// Why a webhook request was not taken.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookRefusal {
+    /// Missing or wrong `X-Telegram-Bot-Api-Secret-Token`: nothing was read.
+    Unauthorized,
+    /// The bot is stopping or its queue is full: Telegram retries later.
+    Unavailable,
+}
+
+impl WebhookInbox {
+    /// Takes one POSTed update. A body with the right secret that is not an update is logged
+    /// and acknowledged (so Telegram does not hold every later update behind it).
+    pub fn accept(&self, secret: Option<&str>, body: &[u8]) -> Result<(), WebhookRefusal> {
+        let given = secret.unwrap_or("").as_bytes();
+        if !crate::service::constant_time_eq(given, self.secret.expose().as_bytes()) {
+            tracing::warn!("webhook request with a missing or wrong secret token refused");
+            return Err(WebhookRefusal::Unauthorized);
+        }
+        let update: Update = match serde_json::from_slice(body) {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(
+                    "cannot parse a webhook update ({e}); {} bytes acknowledged and dropped",
+                    body.len()
+                );
+                return Ok(());
+            }
+        };
+        self.tx.try_send(update).map_err(|e| {
+            tracing::warn!("webhook update not taken ({e}); Telegram will send it again");
+            WebhookRefusal::Unavailable
+        })
+    }
+}
+
+/// A teloxide update listener over the channel the webhook route fills; stops with the
+/// dispatcher's stop token.
+fn webhook_listener(
+    rx: tokio::sync::mpsc::Receiver<Update>,
+) -> impl teloxide::update_listeners::UpdateListener<Err = std::convert::Infallible> {
+    use futures::StreamExt;
+    use teloxide::stop::{StopToken, mk_stop_token};
+    type UpdateStream = std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<Update, std::convert::Infallible>> + Send>,
+    >;
+    fn stream_of(state: &mut (UpdateStream, StopToken)) -> &mut UpdateStream {
+        &mut state.0
+    }
+    let (token, flag) = mk_stop_token();
+    let stream: UpdateStream = Box::pin(
+        futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|u| (Ok(u), rx)) },
+        )
+        .take_until(flag),
+    );
+    teloxide::update_listeners::StatefulListener::new(
+        (stream, token),
+        stream_of,
+        |state: &mut (UpdateStream, StopToken)| state.1.clone(),
+    )
+}
+
+/// Registers the webhook with Telegram: `<public_url>/telegram/webhook`, the secret, and the
+/// update kinds the handlers use.
+async fn set_webhook(bot: &Bot, config: &Config, secret: &str) -> Result<String, String> {
+    use teloxide::types::AllowedUpdate;
+    let base = config
+        .web
+        .public_url
+        .as_ref()
+        .ok_or("web.public_url is not set")?;
+    let url = format!("{}/{WEBHOOK_PATH}", base.as_str().trim_end_matches('/'));
+    let parsed = url::Url::parse(&url).map_err(|e| format!("{url}: {e}"))?;
+    bot.set_webhook(parsed)
+        .secret_token(secret.to_string())
+        .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(url)
 }
 
 /// Builds the teloxide `Bot` for `config` (pointed at `telegram.api_url`).
@@ -165,33 +266,73 @@ pub async fn start(
         .default_handler(|_| async {})
         .build();
     let token = dispatcher.shutdown_token();
-    let listener = Polling::builder(bot.clone())
-        .timeout(Duration::from_secs(10))
-        .delete_webhook()
-        .await
-        .build();
-    health.set_bot(BotState::Polling);
     let h = health.clone();
-    let task = tokio::spawn(async move {
-        let stopper = tokio::spawn(async move {
-            let _ = shutdown.changed().await;
-            if let Ok(f) = token.shutdown() {
-                f.await;
+    let errors = LoggingErrorHandler::with_custom_text("Telegram update handling failed");
+    let (task, webhook) = match config.telegram.mode {
+        BotMode::Polling => {
+            // Polling and a webhook exclude each other: the builder calls deleteWebhook.
+            let listener = Polling::builder(bot.clone())
+                .timeout(Duration::from_secs(10))
+                .delete_webhook()
+                .await
+                .build();
+            health.set_bot(BotState::Polling);
+            let task = tokio::spawn(async move {
+                let stopper = tokio::spawn(async move {
+                    let _ = shutdown.changed().await;
+                    if let Ok(f) = token.shutdown() {
+                        f.await;
+                    }
+                });
+                dispatcher.dispatch_with_listener(listener, errors).await;
+                stopper.abort();
+                h.set_bot(BotState::Disabled);
+            });
+            (task, None)
+        }
+        BotMode::Webhook => {
+            let secret = match config.telegram.webhook_secret.expose() {
+                "" => crate::service::random_token(),
+                s => s.to_string(),
+            };
+            match set_webhook(&bot, config, &secret).await {
+                Ok(url) => tracing::info!(%url, "Telegram webhook set"),
+                Err(e) => {
+                    tracing::error!(
+                        "Telegram refused the webhook ({e}): check web.public_url (Telegram needs https:// on port 443, 80, 88 or 8443); the bot stays off"
+                    );
+                    health.set_bot(BotState::Error);
+                    return None;
+                }
             }
-        });
-        dispatcher
-            .dispatch_with_listener(
-                listener,
-                LoggingErrorHandler::with_custom_text("Telegram update handling failed"),
-            )
-            .await;
-        stopper.abort();
-        h.set_bot(BotState::Disabled);
-    });
+            let (tx, rx) = tokio::sync::mpsc::channel(WEBHOOK_QUEUE);
+            let inbox = WebhookInbox {
+                secret: Arc::new(crate::config::Secret::new(secret)),
+                tx,
+            };
+            let listener = webhook_listener(rx);
+            health.set_bot(BotState::Webhook);
+            // The webhook stays set while the server is down: Telegram keeps the updates
+            // and delivers them after a restart.
+            let task = tokio::spawn(async move {
+                let stopper = tokio::spawn(async move {
+                    let _ = shutdown.changed().await;
+                    if let Ok(f) = token.shutdown() {
+                        f.await;
+                    }
+                });
+                dispatcher.dispatch_with_listener(listener, errors).await;
+                stopper.abort();
+                h.set_bot(BotState::Disabled);
+            });
+            (task, Some(inbox))
+        }
+    };
     Some(Started {
         out: TelegramOut::new(bot.clone(), staff_chat_id, forum),
         task,
         files: FileFetcher::new(bot),
+        webhook,
     })
 }
 

@@ -89,6 +89,19 @@ pub struct TelegramConfig {
     pub api_url: url::Url,
     pub staff_chat_id: i64,
     pub superadmins: Vec<i64>,
+    /// How updates arrive: long polling, or a webhook on this server.
+    pub mode: BotMode,
+    /// `X-Telegram-Bot-Api-Secret-Token` of the webhook; empty: a random one per start.
+    pub webhook_secret: Secret,
+}
+
+/// How the bot receives updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotMode {
+    /// The bot asks Telegram (getUpdates); works behind NAT, needs no public address.
+    Polling,
+    /// Telegram POSTs updates to `<web.public_url>/telegram/webhook`.
+    Webhook,
 }
 
 #[derive(Debug, Clone)]

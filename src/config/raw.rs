@@ -40,6 +40,8 @@ impl Default for RawConfig {
                 api_url: "https://api.telegram.org".into(),
                 staff_chat_id: 0,
                 superadmins: vec![],
+                mode: "polling".into(),
+                webhook_secret: String::new(),
             },
             smtp: RawSmtp {
                 enabled: false,
@@ -124,7 +126,17 @@ section!(
             miniapp_max_age: u64
         }
 );
-section!(RawTelegram / telegram { token: String, api_url: String, staff_chat_id: i64, superadmins: Vec<i64> });
+section!(
+    RawTelegram
+        / telegram {
+            token: String,
+            api_url: String,
+            staff_chat_id: i64,
+            superadmins: Vec<i64>,
+            mode: String,
+            webhook_secret: String
+        }
+);
 section!(
     RawSmtp
         / smtp {
@@ -380,10 +392,18 @@ impl RawConfig {
             s => {
                 let u = url::Url::parse(s)
                     .map_err(|e| o.err("web.public_url", format!("'{s}' is not a URL: {e}")))?;
-                if u.scheme() != "https" {
+                // http:// only on this machine (127.0.0.1, ::1, localhost): for local tests
+                // against a Bot API emulator; Telegram itself needs HTTPS.
+                let loopback = match u.host() {
+                    Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                    Some(url::Host::Ipv4(a)) => a.is_loopback(),
+                    Some(url::Host::Ipv6(a)) => a.is_loopback(),
+                    None => false,
+                };
+                if u.scheme() != "https" && !(u.scheme() == "http" && loopback) {
                     return Err(o.err(
                         "web.public_url",
-                        "must be an https:// URL (Telegram opens Mini Apps only over HTTPS)",
+                        "must be an https:// URL (Telegram opens Mini Apps and sends webhooks only over HTTPS; http:// is accepted only for 127.0.0.1/localhost, for local tests)",
                     ));
                 }
                 Some(u)
@@ -416,6 +436,34 @@ impl RawConfig {
             return Err(o.err(
                 "telegram.superadmins",
                 "Telegram user ids are positive numbers",
+            ));
+        }
+        let mode = match self.telegram.mode.trim() {
+            "polling" => BotMode::Polling,
+            "webhook" => BotMode::Webhook,
+            other => {
+                return Err(o.err(
+                    "telegram.mode",
+                    format!("'{other}' is not \"polling\" or \"webhook\""),
+                ));
+            }
+        };
+        let webhook_secret = self.telegram.webhook_secret.trim().to_string();
+        if !webhook_secret.is_empty()
+            && (webhook_secret.len() > 256
+                || !webhook_secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            return Err(o.err(
+                "telegram.webhook_secret",
+                "must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)",
+            ));
+        }
+        if mode == BotMode::Webhook && !token.is_empty() && public_url.is_none() {
+            return Err(o.err(
+                "telegram.mode",
+                "\"webhook\" needs web.public_url: the https:// address where Telegram reaches this server",
             ));
         }
         if self.telegram.staff_chat_id > 0 {
@@ -529,6 +577,8 @@ impl RawConfig {
                 api_url,
                 staff_chat_id: self.telegram.staff_chat_id,
                 superadmins: self.telegram.superadmins,
+                mode,
+                webhook_secret: Secret::new(webhook_secret),
             },
             smtp: SmtpConfig {
                 enabled: self.smtp.enabled,

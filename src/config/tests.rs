@@ -224,3 +224,67 @@ fn miniapp_max_age_defaults_to_a_day_and_is_bounded() {
     let c = parse_env("", &[("HELPDESK_WEB_MINIAPP_MAX_AGE", "600")]).unwrap();
     assert_eq!(c.web.miniapp_max_age, 600);
 }
+
+#[test]
+fn webhook_mode_keys_are_checked() {
+    const T: &str = "token = \"123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n";
+    let c = parse("").unwrap();
+    assert_eq!(c.telegram.mode, BotMode::Polling);
+    assert!(c.telegram.webhook_secret.is_empty());
+    let c = parse(&format!(
+        "[web]\npublic_url = \"https://help.example.org\"\n[telegram]\n{T}mode = \"webhook\"\nwebhook_secret = \"s3cret_-X\"\n"
+    ))
+    .unwrap();
+    assert_eq!(c.telegram.mode, BotMode::Webhook);
+    assert_eq!(c.telegram.webhook_secret.expose(), "s3cret_-X");
+    assert!(!format!("{c:?}").contains("s3cret_-X"), "never printed");
+    // The secret from the environment.
+    let c = parse_env(
+        &format!("[web]\npublic_url = \"https://h.example\"\n[telegram]\n{T}mode = \"webhook\"\n"),
+        &[("HELPDESK_TELEGRAM_WEBHOOK_SECRET", "from_env")],
+    )
+    .unwrap();
+    assert_eq!(c.telegram.webhook_secret.expose(), "from_env");
+    // Loopback http is the one exception to https (local tests).
+    for ok in [
+        "http://127.0.0.1:8080",
+        "http://localhost:1",
+        "http://[::1]:2",
+    ] {
+        let c = parse(&format!("[web]\npublic_url = \"{ok}\"\n")).unwrap();
+        assert!(c.web.public_url.is_some(), "{ok}");
+    }
+    let cases = [
+        (
+            format!("[telegram]\n{T}mode = \"push\"\n"),
+            "telegram.mode",
+            3,
+        ),
+        (
+            format!("[telegram]\n{T}mode = \"webhook\"\n"),
+            "telegram.mode",
+            3,
+        ),
+        (
+            "[telegram]\nwebhook_secret = \"has space\"\n".to_string(),
+            "telegram.webhook_secret",
+            2,
+        ),
+        (
+            format!("[telegram]\nwebhook_secret = \"{}\"\n", "a".repeat(257)),
+            "telegram.webhook_secret",
+            2,
+        ),
+        (
+            "[web]\npublic_url = \"http://10.0.0.5\"\n".to_string(),
+            "web.public_url",
+            2,
+        ),
+    ];
+    for (text, key, line) in cases {
+        let e = err(&text);
+        assert!(e.contains(key), "{text:?}: {e}");
+        assert!(e.contains(&format!("line {line}")), "{text:?}: {e}");
+    }
+    assert!(err(&format!("[telegram]\n{T}mode = \"webhook\"\n")).contains("web.public_url"));
+}

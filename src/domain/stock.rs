@@ -66,6 +66,13 @@ impl StockItem {
             .iter()
             .any(|p| p.trim().eq_ignore_ascii_case(model))
     }
+
+    /// The most one order may ask for: what is in stock, at most
+    /// [`MAX_ORDER_QUANTITY`](super::validate::MAX_ORDER_QUANTITY); 0 when out of stock.
+    pub fn orderable(&self) -> u32 {
+        self.quantity
+            .clamp(0, i64::from(super::validate::MAX_ORDER_QUANTITY)) as u32
+    }
 }
 
 /// Why stock moved.

@@ -193,6 +193,36 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Please type a number from 1 to {max}.",
     ),
     (
+        "bot.qty_over_stock",
+        "На складе сейчас только {stock} шт. Введите число от 1 до {max}.",
+        "На складі зараз лише {stock} шт. Введіть число від 1 до {max}.",
+        "Only {stock} in stock right now. Please type a number from 1 to {max}.",
+    ),
+    (
+        "bot.no_stock_for_printer",
+        "Для этой модели сейчас нет картриджей на складе.",
+        "Для цієї моделі зараз немає картриджів на складі.",
+        "Nothing for this printer is in stock right now.",
+    ),
+    (
+        "bot.no_stock_at_all",
+        "Сейчас на складе нет картриджей. Оформите обычную заявку или попробуйте позже.",
+        "Зараз на складі немає картриджів. Створіть звичайну заявку або спробуйте пізніше.",
+        "No cartridges are in stock right now. File an ordinary ticket or try later.",
+    ),
+    (
+        "bot.item_gone",
+        "Этот картридж закончился, пока вы выбирали.",
+        "Цей картридж закінчився, поки ви обирали.",
+        "That item ran out while you were choosing.",
+    ),
+    (
+        "staff.requester_wrote",
+        "✉️ {name} по заявке {n}:\n{text}",
+        "✉️ {name} щодо заявки {n}:\n{text}",
+        "✉️ {name} on ticket {n}:\n{text}",
+    ),
+    (
         "bot.ask_description",
         "Опишите проблему одним сообщением:",
         "Опишіть проблему одним повідомленням:",

@@ -175,11 +175,12 @@ impl Service {
 
     /// Printer models known from the stock (the models items fit), sorted case-insensitively,
     /// each once. The bot's and the Mini App's order forms offer these.
-    pub fn printer_models(&self) -> Result<Vec<String>> {
+    pub fn printer_models(&self, in_stock_only: bool) -> Result<Vec<String>> {
         let mut models: Vec<String> = self
             .read()?
             .stock_items()?
             .into_iter()
+            .filter(|i| !in_stock_only || i.orderable() > 0)
             .flat_map(|i| i.printers)
             .map(|m| m.trim().to_string())
             .filter(|m| !m.is_empty())
@@ -189,13 +190,14 @@ impl Service {
         Ok(models)
     }
 
-    /// Stock items that fit printer `model` (case-insensitive), in SKU order.
+    /// Stock items that fit printer `model` (case-insensitive) and are in stock, in SKU order:
+    /// what the bot and the Mini App offer.
     pub fn items_fitting(&self, model: &str) -> Result<Vec<StockItem>> {
         Ok(self
             .read()?
             .stock_items()?
             .into_iter()
-            .filter(|i| i.fits(model))
+            .filter(|i| i.fits(model) && i.orderable() > 0)
             .collect())
     }
 
@@ -320,8 +322,19 @@ mod printer_tests {
         add("CE285A", &["HP LaserJet P1102", "HP M1132"]);
         add("CE285X", &["hp laserjet p1102"]);
         add("PAPER", &[]);
+        assert!(
+            t.svc.printer_models(true).unwrap().is_empty(),
+            "nothing in stock yet"
+        );
+        assert!(t.svc.items_fitting("HP M1132").unwrap().is_empty());
+        for sku in ["CE285A", "CE285X"] {
+            t.svc
+                .move_stock(&cli, sku, MoveReason::Receipt, 3, None, "")
+                .unwrap();
+        }
+        assert_eq!(t.svc.printer_models(true).unwrap().len(), 2);
         assert_eq!(
-            t.svc.printer_models().unwrap(),
+            t.svc.printer_models(false).unwrap(),
             ["HP LaserJet P1102", "HP M1132"],
             "sorted, each model once whatever its case"
         );

@@ -365,6 +365,22 @@ fn roles_are_checked_by_the_service() {
         )
         .unwrap();
     assert_eq!(order.order_lines[0].name, "HP 85A");
+    // More than is on the shelf is refused, naming the field; nothing is filed.
+    let over = t
+        .svc
+        .create_ticket(
+            &req,
+            NewTicket {
+                order: vec![("CE285A".into(), 6)],
+                ..new_ticket(Category::CartridgeOrder)
+            },
+        )
+        .unwrap_err();
+    assert_eq!(over.kind(), "invalid");
+    assert!(
+        over.to_string().contains("only 5 of CE285A in stock"),
+        "{over}"
+    );
     assert_eq!(
         t.svc
             .change_status(&petr, order.id, TicketAction::Take)

@@ -87,6 +87,14 @@ impl Service {
             let item = tx
                 .stock_item(&sku)?
                 .ok_or_else(|| ServiceError::NotFound(format!("stock item {sku}")))?;
+            // An order asks for what is on the shelf (the bot offers no more).
+            if quantity > item.orderable() {
+                return Err(ValidationError::new(
+                    "quantity",
+                    format!("only {} of {sku} in stock", item.quantity.max(0)),
+                )
+                .into());
+            }
             order_lines.push(OrderLine {
                 sku,
                 name: item.name,
@@ -375,6 +383,34 @@ impl Service {
         let mut t = load_ticket(&tx, id)?;
         if t.requester != Some(tg_id) {
             return Err(ServiceError::NotFound(format!("ticket #{id}")));
+        }
+        // In a forum staff group the ticket's topic is its conversation: the message goes there.
+        if let Some(card) = tx.ticket_card(id)?
+            && let Some(thread) = card.thread_id
+        {
+            let lang = self.config().default_language;
+            let body = self.text_with(
+                &tx,
+                lang,
+                "staff.requester_wrote",
+                &[
+                    ("name", &t.requester_name),
+                    ("n", &t.number()),
+                    ("text", &text),
+                ],
+            )?;
+            tx.add_outbox(
+                now,
+                OutboxMessage::Telegram {
+                    chat_id: card.chat_id,
+                    text: fit_message(&body),
+                    markup: Markup::None,
+                    thread_id: Some(thread),
+                    reply_to: None,
+                    media: None,
+                },
+                Some(id),
+            )?;
         }
         let ev = tx.add_event(id, now, actor.clone(), EventKind::InboundMessage { text })?;
         if t.status == TicketStatus::WaitingRequester {

@@ -19,6 +19,7 @@ mod people;
 mod reports;
 mod settings;
 mod stock;
+mod telegram;
 mod tickets;
 mod views;
 
@@ -92,6 +93,8 @@ pub struct AppState {
     pub tz: chrono_tz::Tz,
     /// Checks the Mini App's Telegram launch data (empty token: the Mini App API refuses all).
     pub miniapp: miniapp::MiniAppAuth,
+    /// In Telegram webhook mode: where `POST /telegram/webhook` hands updates to the bot.
+    pub webhook: Option<crate::bot::WebhookInbox>,
 }
 
 impl AppState {
@@ -104,6 +107,7 @@ impl AppState {
             files: None,
             tz: chrono_tz::Europe::Moscow,
             miniapp: miniapp::MiniAppAuth::default(),
+            webhook: None,
         }
     }
 }
@@ -147,6 +151,8 @@ pub fn routes(
     let app = miniapp::routes(state.clone());
     let areas = api::routes(state.clone())
         .or(api_tokens::routes(state.clone()))
+        .unify()
+        .or(telegram::routes(state.clone()))
         .unify()
         .or(tickets::routes(state.clone()))
         .unify()

@@ -25,7 +25,11 @@
 //! `getMe`, `getUpdates` (long polling: `offset` confirms everything below it, a negative
 //! offset keeps the last `-offset` updates, `limit` 1–100, `timeout` seconds; a second poller
 //! ends the first with 409 `Conflict: terminated by other getUpdates request…`; while a webhook
-//! is set → 409), `setWebhook`/`deleteWebhook` (`drop_pending_updates`)/`getWebhookInfo`,
+//! is set → 409), `setWebhook` (`url`, `secret_token`; while set, pending updates are POSTed
+//! to the URL one at a time in order with `X-Telegram-Bot-Api-Secret-Token`, removed on a 2xx
+//! answer, retried after 100 ms otherwise; **test-only allowance:** `http://` URLs on
+//! 127.0.0.1/localhost are accepted, Telegram wants https), `deleteWebhook`
+//! (`drop_pending_updates`), `getWebhookInfo`,
 //! `logOut`, `close`, `setMyCommands` (command names checked: `BOT_COMMAND_INVALID`),
 //! `getMyCommands`, `deleteMyCommands`, `setChatMenuButton`, `getChatMenuButton`,
 //! `setMyDescription`, `setMyShortDescription`, `setMyName`, `sendMessage`, `sendPhoto`,
@@ -63,7 +67,7 @@
 //! // users and chats
 //! set_user(user_id, first_name, username: Option<&str>), set_default_lang(Option<&str>) ("ru")
 //! set_member_status(chat_id, user_id, "member"|"administrator"|"creator"|"left"|"kicked")
-//! add_topic(chat_id, thread_id, name), add_file(file_id, bytes) -> file_path
+//! set_forum(chat_id), add_topic(chat_id, thread_id, name), add_file(file_id, bytes) -> file_path
 //! // incoming updates (each returns the update_id unless said otherwise)
 //! push_message(chat_id, from, text), push_message_lang(chat_id, from, text, Option<&str>)
 //! push_reply(chat_id, from, text, reply_to_message_id)
@@ -72,6 +76,7 @@
 //! push_document(chat_id, from, file_id, file_name, bytes, caption: Option<&str>)
 //! push_topic_message(chat_id, thread_id, from, text), push_raw(update: Value)
 //! last_message_id(chat_id) -> Option<i64>, pending_updates() -> usize
+//! webhook() -> (url, secret), webhook_deliveries() -> Vec<(update_id, status)>
 //! // recording
 //! calls() -> Vec<Call>, calls_of(method) -> Vec<Call>, sent_messages() -> Vec<SentMessage>,
 //! sent_to(chat_id) -> Vec<SentMessage>, message(chat_id, message_id) -> Option<Value> (current)
@@ -384,6 +389,9 @@ struct State {
     updates: VecDeque<Value>,
     poll_generation: u64,
     webhook_url: String,
+    webhook_secret: String,
+    /// (update_id, HTTP status or 0 for a connection failure) of each webhook POST.
+    webhook_deliveries: Vec<(i64, u16)>,
     calls: Vec<Call>,
     sent: Vec<SentMessage>,
     chats: HashMap<i64, ChatState>,
@@ -525,6 +533,8 @@ impl State {
             updates: VecDeque::new(),
             poll_generation: 0,
             webhook_url: String::new(),
+            webhook_secret: String::new(),
+            webhook_deliveries: Vec::new(),
             calls: Vec::new(),
             sent: Vec::new(),
             chats: HashMap::new(),
@@ -1083,6 +1093,7 @@ impl State {
             "getme" => Ok(self.me()),
             "deletewebhook" => {
                 self.webhook_url.clear();
+                self.webhook_secret.clear();
                 if p_bool(p, "drop_pending_updates") {
                     self.updates.clear();
                 }
@@ -1090,12 +1101,25 @@ impl State {
             }
             "setwebhook" => {
                 let url = p_str(p, "url").unwrap_or_default();
-                if !url.is_empty() && !url.starts_with("https://") {
+                // Test-only allowance: http:// on loopback, so a test server can be reached.
+                let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                    .iter()
+                    .any(|l| url.starts_with(l));
+                if !url.is_empty() && !url.starts_with("https://") && !loopback {
                     return Err(ApiErr::bad(
                         "bad webhook: HTTPS url must be provided for webhook",
                     ));
                 }
+                let secret = p_str(p, "secret_token").unwrap_or_default();
+                if secret.len() > 256
+                    || !secret
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    return Err(ApiErr::bad("secret token contains unallowed characters"));
+                }
                 self.webhook_url = url.to_string();
+                self.webhook_secret = secret.to_string();
                 if p_bool(p, "drop_pending_updates") {
                     self.updates.clear();
                 }
@@ -2480,6 +2504,64 @@ async fn get_updates(
     }
 }
 
+/// While a webhook is set, POSTs the pending updates to it one at a time, in order, with the
+/// secret header; an update leaves the queue on a 2xx answer and is retried (after 100 ms)
+/// otherwise, as Telegram does.
+async fn webhook_pump(shared: Arc<Shared>) {
+    let client = match reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return,
+    };
+    loop {
+        if shared.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        let notified = shared.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let job = {
+            let st = shared.lock();
+            if st.webhook_url.is_empty() {
+                None
+            } else {
+                st.updates
+                    .front()
+                    .cloned()
+                    .map(|u| (st.webhook_url.clone(), st.webhook_secret.clone(), u))
+            }
+        };
+        let Some((url, secret, update)) = job else {
+            let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+            continue;
+        };
+        let id = update.get("update_id").and_then(as_i64).unwrap_or(0);
+        let mut req = client.post(&url).json(&update);
+        if !secret.is_empty() {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        let status = match req.send().await {
+            Ok(r) => r.status().as_u16(),
+            Err(_) => 0,
+        };
+        let ok = (200..300).contains(&status);
+        {
+            let mut st = shared.lock();
+            st.webhook_deliveries.push((id, status));
+            if ok {
+                st.updates
+                    .retain(|u| u.get("update_id").and_then(as_i64) != Some(id));
+            }
+        }
+        if !ok {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The emulator
 
@@ -2526,6 +2608,7 @@ impl Emulator {
                     let listener =
                         tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                     let s = server_shared;
+                    tokio::spawn(webhook_pump(s.clone()));
                     let routes = warp::path::full()
                         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
                         .and(warp::header::optional::<String>("content-type"))
@@ -2609,6 +2692,11 @@ impl Emulator {
         self.st()
             .members
             .insert((chat_id, user_id), status.to_string());
+    }
+    /// Makes group `chat_id` a forum supergroup (`is_forum` in getChat and messages) with no
+    /// topics yet; `createForumTopic` adds them.
+    pub fn set_forum(&self, chat_id: i64) {
+        self.st().forums.insert(chat_id);
     }
     /// Makes `chat_id` a forum with topic `thread_id` (sends to unknown threads of a chat with
     /// known topics fail with `message thread not found`).
@@ -2772,7 +2860,9 @@ impl Emulator {
         self.wake();
         id
     }
-    /// A text message in forum topic `thread_id` of group `chat_id` (registers the topic).
+    /// A text message in forum topic `thread_id` of group `chat_id` (registers the topic). When
+    /// the topic was created with `createForumTopic`, the message replies to its creation
+    /// message, as in Telegram.
     pub fn push_topic_message(&self, chat_id: i64, thread_id: i64, from: i64, text: &str) -> i64 {
         let mut st = self.st();
         st.forums.insert(chat_id);
@@ -2782,6 +2872,13 @@ impl Emulator {
         State::set_text(&mut m, text);
         m.insert("message_thread_id".into(), json!(thread_id));
         m.insert("is_topic_message".into(), json!(true));
+        // Like Telegram, a message in a topic that replies to nothing else carries the topic's
+        // creation message as `reply_to_message`.
+        if let Some(created) = st.get_message(chat_id, thread_id).cloned()
+            && created.get("forum_topic_created").is_some()
+        {
+            m.insert("reply_to_message".into(), created);
+        }
         let id = st.push_user_message(m);
         drop(st);
         self.wake();
@@ -2802,7 +2899,16 @@ impl Emulator {
             .map(|c| c.last_message_id)
             .filter(|&id| id > 0)
     }
-    /// Updates not yet confirmed by a getUpdates offset.
+    /// The webhook URL and secret set with setWebhook (empty when polling).
+    pub fn webhook(&self) -> (String, String) {
+        let st = self.st();
+        (st.webhook_url.clone(), st.webhook_secret.clone())
+    }
+    /// (update_id, HTTP status, 0 for no connection) of every webhook delivery attempt.
+    pub fn webhook_deliveries(&self) -> Vec<(i64, u16)> {
+        self.st().webhook_deliveries.clone()
+    }
+    /// Updates not yet confirmed by a getUpdates offset (or a webhook's 2xx).
     pub fn pending_updates(&self) -> usize {
         self.st().updates.len()
     }

@@ -351,7 +351,9 @@ async fn api_get(state: AppState, auth: Option<String>, path: String, query: Str
             Ok(id) => blocking(move || detail(&svc, &caller, id)).await,
             Err(_) => return error(StatusCode::NOT_FOUND, "not_found", "no such ticket"),
         },
-        ["printers"] => blocking(move || Ok(json!({ "printers": svc.printer_models()? }))).await,
+        ["printers"] => {
+            blocking(move || Ok(json!({ "printers": svc.printer_models(true)? }))).await
+        }
         ["items"] => {
             let printer = url::form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == "printer")
