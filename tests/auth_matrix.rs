@@ -128,37 +128,121 @@ const ROWS: &[Row] = &[
     // Public.
     row("GET /healthz", "/healthz", "", EVERYONE, 200),
     row("GET /metrics", "/metrics", "", EVERYONE, 200),
-    row("GET /static/style.css", "/static/style.css", "", EVERYONE, 200),
+    row(
+        "GET /static/style.css",
+        "/static/style.css",
+        "",
+        EVERYONE,
+        200,
+    ),
     row("GET /login", "/login", "", EVERYONE, 200),
     // Empty password: refused before any password check (and before the throttle counts).
-    row("POST /login", "/login", "precsrf:login=nobody&password=", EVERYONE, 401),
+    row(
+        "POST /login",
+        "/login",
+        "precsrf:login=nobody&password=",
+        EVERYONE,
+        401,
+    ),
     // Setup is over once a staff account exists; a wrong setup token is refused.
     row("GET /setup/{String}", "/setup/abc", "", EVERYONE, 404),
-    row("POST /setup/{String}", "/setup/abc", "precsrf:login=x&password=password1&password2=password1", EVERYONE, 403),
+    row(
+        "POST /setup/{String}",
+        "/setup/abc",
+        "precsrf:login=x&password=password1&password2=password1",
+        EVERYONE,
+        403,
+    ),
     row("GET /app", "/app", "", EVERYONE, 200),
-    row("GET /app/static/app.js", "/app/static/app.js", "", EVERYONE, 200),
-    row("GET /app/static/app.css", "/app/static/app.css", "", EVERYONE, 200),
-    row("GET /api/v1/openapi.json", "/api/v1/openapi.json", "", EVERYONE, 200),
+    row(
+        "GET /app/static/app.js",
+        "/app/static/app.js",
+        "",
+        EVERYONE,
+        200,
+    ),
+    row(
+        "GET /app/static/app.css",
+        "/app/static/app.css",
+        "",
+        EVERYONE,
+        200,
+    ),
+    row(
+        "GET /api/v1/openapi.json",
+        "/api/v1/openapi.json",
+        "",
+        EVERYONE,
+        200,
+    ),
     // Panel: everyone signed in.
     row("GET /", "/", "", STAFF, 200),
     row("POST /digest", "/digest", "on=0", STAFF, 303),
     // Logout ends the session: asked with a fresh one (see `fresh`).
     row("POST /logout", "/logout", "x=1", STAFF, 303),
     row("GET /people/password", "/people/password", "", STAFF, 200),
-    row("POST /people/password", "/people/password", "current=wrong&new=a&new2=b", STAFF, 400),
+    row(
+        "POST /people/password",
+        "/people/password",
+        "current=wrong&new=a&new2=b",
+        STAFF,
+        400,
+    ),
     // Tickets.
     row("GET /tickets", "/tickets", "", STAFF, 200),
     row("GET /tickets/new", "/tickets/new", "", OPS, 200),
     row("POST /tickets/new", "/tickets/new", "subject=", OPS, 400),
     row("GET /tickets/{u64}", "/tickets/1", "", STAFF, 200),
-    row("POST /tickets/{u64}/{String}", "/tickets/1/note", "text=matrix+note", OPS, 303),
-    row("POST /tickets/{u64}/{String}", "/tickets/2/note", "text=matrix+note", STAFF, 303),
-    row("POST /tickets/{u64}/{String}", "/tickets/1/assign", "login=nobody", OPS, 404),
-    row("POST /tickets/{u64}/{String}", "/tickets/2/assign", "login=nobody", OPS, 404),
+    row(
+        "POST /tickets/{u64}/{String}",
+        "/tickets/1/note",
+        "text=matrix+note",
+        OPS,
+        303,
+    ),
+    row(
+        "POST /tickets/{u64}/{String}",
+        "/tickets/2/note",
+        "text=matrix+note",
+        STAFF,
+        303,
+    ),
+    row(
+        "POST /tickets/{u64}/{String}",
+        "/tickets/1/assign",
+        "login=nobody",
+        OPS,
+        404,
+    ),
+    row(
+        "POST /tickets/{u64}/{String}",
+        "/tickets/2/assign",
+        "login=nobody",
+        OPS,
+        404,
+    ),
     // Reopening a new ticket: the permission passes, the status machine refuses.
-    row("POST /tickets/{u64}/{String}", "/tickets/1/reopen", "x=1", OPS, 409),
-    row("POST /tickets/{u64}/{String}", "/tickets/2/reopen", "x=1", OPS, 409),
-    row("GET /tickets/{u64}/files/{u64}", "/tickets/1/files/1", "", STAFF, 404),
+    row(
+        "POST /tickets/{u64}/{String}",
+        "/tickets/1/reopen",
+        "x=1",
+        OPS,
+        409,
+    ),
+    row(
+        "POST /tickets/{u64}/{String}",
+        "/tickets/2/reopen",
+        "x=1",
+        OPS,
+        409,
+    ),
+    row(
+        "GET /tickets/{u64}/files/{u64}",
+        "/tickets/1/files/1",
+        "",
+        STAFF,
+        404,
+    ),
     // FAQ.
     row("GET /faq", "/faq", "", OPS, 200),
     row("GET /faq/try", "/faq/try?q=vpn", "", OPS, 200),
@@ -175,60 +259,234 @@ const ROWS: &[Row] = &[
     row("POST /stock/new", "/stock/new", "sku=", STORE, 400),
     row("GET /stock/{String}", "/stock/CE285A", "", STAFF, 200),
     row("POST /stock/{String}", "/stock/CE285A", "name=", STORE, 400),
-    row("POST /stock/{String}/{String}", "/stock/CE285A/issue", "amount=", STAFF, 400),
-    row("POST /stock/{String}/{String}", "/stock/CE285A/receipt", "amount=", STORE, 400),
-    row("POST /stock/{String}/{String}", "/stock/CE285A/adjustment", "amount=", STORE, 400),
+    row(
+        "POST /stock/{String}/{String}",
+        "/stock/CE285A/issue",
+        "amount=",
+        STAFF,
+        400,
+    ),
+    row(
+        "POST /stock/{String}/{String}",
+        "/stock/CE285A/receipt",
+        "amount=",
+        STORE,
+        400,
+    ),
+    row(
+        "POST /stock/{String}/{String}",
+        "/stock/CE285A/adjustment",
+        "amount=",
+        STORE,
+        400,
+    ),
     // People.
     row("GET /people", "/people", "", OPS, 200),
-    row("POST /people/requesters/{i64}/{String}", "/people/requesters/1001/department", LONG_DEPARTMENT, ADMINS, 400),
+    row(
+        "POST /people/requesters/{i64}/{String}",
+        "/people/requesters/1001/department",
+        LONG_DEPARTMENT,
+        ADMINS,
+        400,
+    ),
     row("GET /people/staff", "/people/staff", "", ADMINS, 200),
-    row("POST /people/staff/new", "/people/staff/new", "login=", ADMINS, 400),
-    row("POST /people/staff/{String}/{String}", "/people/staff/op/role", "role=bogus", ADMINS, 400),
+    row(
+        "POST /people/staff/new",
+        "/people/staff/new",
+        "login=",
+        ADMINS,
+        400,
+    ),
+    row(
+        "POST /people/staff/{String}/{String}",
+        "/people/staff/op/role",
+        "role=bogus",
+        ADMINS,
+        400,
+    ),
     // Logs.
     row("GET /logs", "/logs", "", ADMINS, 200),
     row("GET /logs/audit", "/logs/audit", "", ADMINS, 200),
     row("GET /logs/messages", "/logs/messages", "", ADMINS, 200),
     // Broadcast.
     row("GET /broadcast", "/broadcast", "", ADMINS, 200),
-    row("POST /broadcast/preview", "/broadcast/preview", "text=", ADMINS, 400),
-    row("POST /broadcast/send", "/broadcast/send", "text=", ADMINS, 400),
+    row(
+        "POST /broadcast/preview",
+        "/broadcast/preview",
+        "text=",
+        ADMINS,
+        400,
+    ),
+    row(
+        "POST /broadcast/send",
+        "/broadcast/send",
+        "text=",
+        ADMINS,
+        400,
+    ),
     row("GET /broadcast/{u64}", "/broadcast/999", "", ADMINS, 404),
     // Archives.
     row("GET /archives", "/archives", "", ADMINS, 200),
-    row("POST /archives/snapshot", "/archives/snapshot", "x=1", ADMINS, 303),
-    row("GET /archives/{String}/{String}", "/archives/manual/none.tar.zst", "", ADMINS, 404),
-    row("POST /archives/{String}/{String}/verify", "/archives/manual/none.tar.zst/verify", "x=1", ADMINS, 404),
+    row(
+        "POST /archives/snapshot",
+        "/archives/snapshot",
+        "x=1",
+        ADMINS,
+        303,
+    ),
+    row(
+        "GET /archives/{String}/{String}",
+        "/archives/manual/none.tar.zst",
+        "",
+        ADMINS,
+        404,
+    ),
+    row(
+        "POST /archives/{String}/{String}/verify",
+        "/archives/manual/none.tar.zst/verify",
+        "x=1",
+        ADMINS,
+        404,
+    ),
     // Reports.
     row("GET /reports", "/reports", "", STAFF, 200),
-    row("GET /reports/tickets.xlsx", "/reports/tickets.xlsx", "", STAFF, 200),
-    row("GET /reports/summary.xlsx", "/reports/summary.xlsx", "", STAFF, 200),
+    row(
+        "GET /reports/tickets.xlsx",
+        "/reports/tickets.xlsx",
+        "",
+        STAFF,
+        200,
+    ),
+    row(
+        "GET /reports/summary.xlsx",
+        "/reports/summary.xlsx",
+        "",
+        STAFF,
+        200,
+    ),
     // Settings.
     row("GET /settings", "/settings", "", ADMINS, 200),
-    row("GET /settings/{String}", "/settings/bot.welcome", "", ADMINS, 200),
-    row("POST /settings/{String}", "/settings/bot.welcome", "lang=&value=x", ADMINS, 400),
-    row("POST /settings/{String}/reset", "/settings/bot.welcome/reset", "lang=", ADMINS, 400),
+    row(
+        "GET /settings/{String}",
+        "/settings/bot.welcome",
+        "",
+        ADMINS,
+        200,
+    ),
+    row(
+        "POST /settings/{String}",
+        "/settings/bot.welcome",
+        "lang=&value=x",
+        ADMINS,
+        400,
+    ),
+    row(
+        "POST /settings/{String}/reset",
+        "/settings/bot.welcome/reset",
+        "lang=",
+        ADMINS,
+        400,
+    ),
     // API tokens.
     row("GET /api-tokens", "/api-tokens", "", ADMINS, 200),
-    row("POST /api-tokens", "/api-tokens", "name=&scope=read", ADMINS, 400),
-    row("POST /api-tokens/revoke", "/api-tokens/revoke", "name=nope", ADMINS, 404),
+    row(
+        "POST /api-tokens",
+        "/api-tokens",
+        "name=&scope=read",
+        ADMINS,
+        400,
+    ),
+    row(
+        "POST /api-tokens/revoke",
+        "/api-tokens/revoke",
+        "name=nope",
+        ADMINS,
+        404,
+    ),
     // The Mini App's API: registered requesters with valid launch data.
     row("GET /app/api/me", "/app/api/me", "", REQUESTER, 200),
-    row("GET /app/api/tickets", "/app/api/tickets", "", REQUESTER, 200),
-    row("GET /app/api/tickets/{id}", "/app/api/tickets/2", "", REQUESTER, 200),
-    row("GET /app/api/printers", "/app/api/printers", "", REQUESTER, 200),
-    row("GET /app/api/items", "/app/api/items?printer=HP%20LaserJet%20P1102", "", REQUESTER, 200),
-    row("POST /app/api/tickets", "/app/api/tickets", "{}", REQUESTER, 400),
+    row(
+        "GET /app/api/tickets",
+        "/app/api/tickets",
+        "",
+        REQUESTER,
+        200,
+    ),
+    row(
+        "GET /app/api/tickets/{id}",
+        "/app/api/tickets/2",
+        "",
+        REQUESTER,
+        200,
+    ),
+    row(
+        "GET /app/api/printers",
+        "/app/api/printers",
+        "",
+        REQUESTER,
+        200,
+    ),
+    row(
+        "GET /app/api/items",
+        "/app/api/items?printer=HP%20LaserJet%20P1102",
+        "",
+        REQUESTER,
+        200,
+    ),
+    row(
+        "POST /app/api/tickets",
+        "/app/api/tickets",
+        "{}",
+        REQUESTER,
+        400,
+    ),
     // The REST API: bearer tokens; writes need the read-write scope.
     row("GET /api/v1/tickets", "/api/v1/tickets", "", API_READ, 200),
-    row("POST /api/v1/tickets", "/api/v1/tickets", "{}", API_WRITE, 400),
-    row("GET /api/v1/tickets/{id}", "/api/v1/tickets/1", "", API_READ, 200),
-    row("POST /api/v1/tickets/{id}/status", "/api/v1/tickets/1/status", "{}", API_WRITE, 400),
-    row("POST /api/v1/tickets/{id}/replies", "/api/v1/tickets/1/replies", "{}", API_WRITE, 400),
+    row(
+        "POST /api/v1/tickets",
+        "/api/v1/tickets",
+        "{}",
+        API_WRITE,
+        400,
+    ),
+    row(
+        "GET /api/v1/tickets/{id}",
+        "/api/v1/tickets/1",
+        "",
+        API_READ,
+        200,
+    ),
+    row(
+        "POST /api/v1/tickets/{id}/status",
+        "/api/v1/tickets/1/status",
+        "{}",
+        API_WRITE,
+        400,
+    ),
+    row(
+        "POST /api/v1/tickets/{id}/replies",
+        "/api/v1/tickets/1/replies",
+        "{}",
+        API_WRITE,
+        400,
+    ),
     row("GET /api/v1/stock", "/api/v1/stock", "", API_READ, 200),
-    row("POST /api/v1/stock/{sku}/moves", "/api/v1/stock/CE285A/moves", "{}", API_WRITE, 400),
+    row(
+        "POST /api/v1/stock/{sku}/moves",
+        "/api/v1/stock/CE285A/moves",
+        "{}",
+        API_WRITE,
+        400,
+    ),
     row("GET /api/v1/faq", "/api/v1/faq", "", API_READ, 200),
     row("POST /api/v1/faq", "/api/v1/faq", "{}", API_WRITE, 400),
-    row("PUT /api/v1/faq/{id}", "/api/v1/faq/1", "{}", API_WRITE, 400),
+    row(
+        "PUT /api/v1/faq/{id}",
+        "/api/v1/faq/1",
+        "{}",
+        API_WRITE,
+        400,
+    ),
 ];
 
 /// How a denial looks on this path.
@@ -405,10 +663,16 @@ fn every_route_has_a_row_in_the_matrix() {
     for r in ROWS {
         let pat = r.route.split(' ').nth(1).unwrap();
         let path = r.path.split('?').next().unwrap();
-        let (ps, ss): (Vec<&str>, Vec<&str>) = (pat.split('/').collect(), path.split('/').collect());
+        let (ps, ss): (Vec<&str>, Vec<&str>) =
+            (pat.split('/').collect(), path.split('/').collect());
         assert_eq!(ps.len(), ss.len(), "{}: sample {}", r.route, r.path);
         for (p, s) in ps.iter().zip(&ss) {
-            assert!(p.starts_with('{') || p == s, "{}: sample {}", r.route, r.path);
+            assert!(
+                p.starts_with('{') || p == s,
+                "{}: sample {}",
+                r.route,
+                r.path
+            );
         }
     }
 }
@@ -514,7 +778,12 @@ impl Http {
     }
 
     fn get_as(&self, path: &str, s: &Session) -> Resp {
-        self.send("GET", path, &[("cookie", format!("hd_session={}", s.token))], None)
+        self.send(
+            "GET",
+            path,
+            &[("cookie", format!("hd_session={}", s.token))],
+            None,
+        )
     }
 
     /// A form POST as `s`, with its CSRF token.
@@ -536,7 +805,11 @@ impl Http {
     fn login(&self, login: &str) -> Session {
         let page = self.send("GET", "/login", &[], None);
         assert_eq!(page.status, 200);
-        let pre = page.cookies.get("hd_csrf").cloned().expect("hd_csrf cookie");
+        let pre = page
+            .cookies
+            .get("hd_csrf")
+            .cloned()
+            .expect("hd_csrf cookie");
         let field = csrf_of(&page.body);
         let r = self.send(
             "POST",
@@ -553,7 +826,11 @@ impl Http {
             )),
         );
         assert_eq!(r.status, 303, "login {login}: {}", r.body);
-        let token = r.cookies.get("hd_session").cloned().expect("session cookie");
+        let token = r
+            .cookies
+            .get("hd_session")
+            .cloned()
+            .expect("session cookie");
         let mut s = Session {
             token,
             csrf: String::new(),
@@ -577,7 +854,10 @@ fn multipart(fields: &[(String, String)]) -> (String, Vec<u8>) {
     out.push_str(&format!(
         "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"faq.csv\"\r\nContent-Type: text/csv\r\n\r\n\r\n--{b}--\r\n"
     ));
-    (format!("multipart/form-data; boundary={b}"), out.into_bytes())
+    (
+        format!("multipart/form-data; boundary={b}"),
+        out.into_bytes(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -695,7 +975,9 @@ impl Env {
             "POST",
             "/api/v1/tickets",
             Some(&format!("Bearer {}", env.api_write)),
-            Some(json!({"requester": USER, "category": "printer", "subject": "Принтер не печатает"})),
+            Some(
+                json!({"requester": USER, "category": "printer", "subject": "Принтер не печатает"}),
+            ),
         );
         assert_eq!(st, 201, "ticket #1: {v}");
         let (st, v) = env.api(
@@ -1006,6 +1288,416 @@ fn http_routes_by_role_and_csrf() {
     assert!(
         failures.is_empty(),
         "{} authorization mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bot: staff actions × roles, from one table.
+
+/// What is done in Telegram.
+#[derive(Debug, Clone, Copy)]
+enum Act {
+    /// Press the button with this callback data on ticket `n`'s card in the staff group.
+    Press(&'static str, u64),
+    /// Reply to ticket `n`'s card in the staff group (a public answer to the requester).
+    ReplyCard(u64),
+    /// Send this text in a private chat with the bot.
+    Say(&'static str),
+}
+
+/// The ticket's state before each attempt (set through the REST API).
+#[derive(Debug, Clone, Copy)]
+enum Pre {
+    Any,
+    /// New, reopened or in progress.
+    Open,
+    Resolved,
+}
+
+/// How an allowed attempt shows that it acted.
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    /// In progress, assigned to the presser.
+    Taken,
+    AssignedTo(&'static str),
+    Status(&'static str),
+    /// A message in the staff group containing this.
+    StaffMessage(&'static str),
+    /// The requester receives the reply.
+    RequesterGetsReply,
+    /// An answer in the private chat containing this.
+    Answer(&'static str),
+}
+
+struct BotRow {
+    act: Act,
+    allow: &'static [Who],
+    pre: Pre,
+    effect: Effect,
+    /// What a denied attempt is told.
+    refusal: &'static str,
+    /// Sent after an allowed attempt to undo it (e.g. leave the broadcast dialogue).
+    undo: Option<(&'static str, &'static str)>,
+}
+
+const FORBIDDEN: &str = "Недостаточно прав";
+
+const fn bot(act: Act, allow: &'static [Who], pre: Pre, effect: Effect) -> BotRow {
+    BotRow {
+        act,
+        allow,
+        pre,
+        effect,
+        refusal: FORBIDDEN,
+        undo: None,
+    }
+}
+
+/// Bot callers: the requester and the staff members with linked Telegram ids (the
+/// superadmin named in `telegram.superadmins`).
+const BOT_WHO: &[Who] = &[Requester, Operator, Storekeeper, Admin, Superadmin];
+
+/// THE bot table. Ticket #1 is a printer ticket, #2 a cartridge order (storekeepers work
+/// those, but neither assign nor reopen them). Commands come first, while the requester's chat
+/// has no status notifications queued (one message a second per chat); then the rows that
+/// answer in the staff group, while its send limit (19 a minute) is far.
+const BOT_ROWS: &[BotRow] = &[
+    bot(
+        Act::Say("/queue"),
+        STAFF,
+        Pre::Any,
+        Effect::Answer("Открытые заявки"),
+    ),
+    BotRow {
+        undo: Some(("/cancel", "Отменено")),
+        ..bot(
+            Act::Say("/broadcast"),
+            ADMINS,
+            Pre::Any,
+            Effect::Answer("Пришлите текст рассылки"),
+        )
+    },
+    bot(
+        Act::Say("/staff"),
+        ADMINS,
+        Pre::Any,
+        Effect::Answer("/staff add ID"),
+    ),
+    BotRow {
+        undo: Some(("/staff remove 3001", "3001")),
+        ..bot(
+            Act::Say("/staff add 3001 superadmin"),
+            &[Superadmin],
+            Pre::Any,
+            Effect::Answer("Сотрудник 3001 добавлен с ролью superadmin"),
+        )
+    },
+    bot(
+        Act::Say("/digest"),
+        STAFF,
+        Pre::Any,
+        Effect::Answer("Ежедневная сводка включена"),
+    ),
+    // A requester's own command: staff who never registered as requesters are sent to /start.
+    BotRow {
+        refusal: "Сначала зарегистрируйтесь",
+        ..bot(
+            Act::Say("/email ivan@example.com"),
+            REQUESTER,
+            Pre::Any,
+            Effect::Answer("ivan@example.com сохранён"),
+        )
+    },
+    bot(
+        Act::Press("am:1", 1),
+        OPS,
+        Pre::Open,
+        Effect::StaffMessage("Кому назначить заявку #1"),
+    ),
+    bot(
+        Act::Press("rj:1", 1),
+        OPS,
+        Pre::Open,
+        Effect::StaffMessage("Причина отклонения заявки #1"),
+    ),
+    bot(
+        Act::Press("rj:2", 2),
+        STAFF,
+        Pre::Open,
+        Effect::StaffMessage("Причина отклонения заявки #2"),
+    ),
+    bot(Act::ReplyCard(1), OPS, Pre::Any, Effect::RequesterGetsReply),
+    bot(Act::Press("tk:1", 1), OPS, Pre::Open, Effect::Taken),
+    bot(Act::Press("tk:2", 2), STAFF, Pre::Open, Effect::Taken),
+    bot(
+        Act::Press("at:1:op", 1),
+        OPS,
+        Pre::Open,
+        Effect::AssignedTo("op"),
+    ),
+    bot(
+        Act::Press("at:2:sk", 2),
+        OPS,
+        Pre::Open,
+        Effect::AssignedTo("sk"),
+    ),
+    bot(
+        Act::Press("rs:1", 1),
+        OPS,
+        Pre::Open,
+        Effect::Status("resolved"),
+    ),
+    bot(
+        Act::Press("rs:2", 2),
+        STAFF,
+        Pre::Open,
+        Effect::Status("resolved"),
+    ),
+    bot(
+        Act::Press("ro:1", 1),
+        OPS,
+        Pre::Resolved,
+        Effect::Status("reopened"),
+    ),
+    bot(
+        Act::Press("ro:2", 2),
+        OPS,
+        Pre::Resolved,
+        Effect::Status("reopened"),
+    ),
+];
+
+fn tg_of(who: Who) -> i64 {
+    match who {
+        Requester => USER,
+        Operator => OP_TG,
+        Storekeeper => SK_TG,
+        Admin => ADM_TG,
+        Superadmin => SUPER_TG,
+        other => panic!("{other:?} has no Telegram account"),
+    }
+}
+
+fn login_of(who: Who) -> String {
+    match who {
+        Operator => "op".into(),
+        Storekeeper => "sk".into(),
+        Admin => "adm".into(),
+        Superadmin => format!("tg{SUPER_TG}"),
+        other => panic!("{other:?} has no staff account"),
+    }
+}
+
+impl Env {
+    /// (status, assignee) of ticket `n`, through the REST API.
+    fn ticket(&self, n: u64) -> (String, String) {
+        let (st, v) = self.api(
+            "GET",
+            &format!("/api/v1/tickets/{n}"),
+            Some(&format!("Bearer {}", self.api_read)),
+            None,
+        );
+        assert_eq!(st, 200, "{v}");
+        let t = v.get("ticket").unwrap_or(&v);
+        (
+            t["status"].as_str().unwrap_or("").to_string(),
+            t["assignee"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
+    fn status_action(&self, n: u64, action: &str) {
+        let (st, v) = self.api(
+            "POST",
+            &format!("/api/v1/tickets/{n}/status"),
+            Some(&format!("Bearer {}", self.api_write)),
+            Some(json!({ "action": action })),
+        );
+        assert_eq!(st, 200, "{action} #{n}: {v}");
+    }
+
+    fn prepare(&self, n: u64, pre: Pre) {
+        let (status, _) = self.ticket(n);
+        match pre {
+            Pre::Any => {}
+            Pre::Open => {
+                if matches!(status.as_str(), "resolved" | "closed" | "rejected") {
+                    self.status_action(n, "reopen");
+                }
+            }
+            Pre::Resolved => {
+                if matches!(status.as_str(), "closed" | "rejected") {
+                    self.status_action(n, "reopen");
+                }
+                let (status, _) = self.ticket(n);
+                if matches!(status.as_str(), "new" | "reopened" | "waiting_requester") {
+                    self.status_action(n, "take");
+                }
+                if self.ticket(n).0 == "in_progress" {
+                    self.status_action(n, "resolve");
+                }
+            }
+        }
+    }
+
+    /// The message id of ticket `n`'s card in the staff group.
+    fn card(&self, n: u64) -> i64 {
+        let needle = format!("#{n} ·");
+        let found = self.emu.wait_for_sent(
+            |all| {
+                all.iter().any(|m| {
+                    m.chat_id == STAFF_CHAT
+                        && m.text.as_deref().is_some_and(|t| t.starts_with(&needle))
+                })
+            },
+            WAIT,
+        );
+        assert!(found, "no card for #{n}");
+        self.emu
+            .sent_to(STAFF_CHAT)
+            .into_iter()
+            .find(|m| m.text.as_deref().is_some_and(|t| t.starts_with(&needle)))
+            .unwrap()
+            .message_id
+    }
+
+    /// The text of the answer to callback query `q`.
+    fn callback_answer(&self, q: &str) -> String {
+        let answered = |calls: &[tg_emulator::Call]| {
+            calls.iter().any(|c| {
+                c.method.eq_ignore_ascii_case("answerCallbackQuery")
+                    && c.params["callback_query_id"] == q
+            })
+        };
+        assert!(
+            self.emu.wait_for(answered, WAIT),
+            "callback {q} never answered"
+        );
+        self.emu
+            .calls_of("answerCallbackQuery")
+            .into_iter()
+            .find(|c| c.params["callback_query_id"] == q)
+            .map(|c| c.params["text"].as_str().unwrap_or("").to_string())
+            .unwrap()
+    }
+
+    /// Does `row` as `who`; returns what the bot answered (a refusal or a confirmation).
+    fn attempt(&self, row: &BotRow, who: Who, allowed: bool) -> String {
+        let tg = tg_of(who);
+        match row.act {
+            Act::Press(data, n) => {
+                let card = self.card(n);
+                let m = self.mark(STAFF_CHAT);
+                let q = self.emu.push_callback(STAFF_CHAT, tg, card, data);
+                let answer = self.callback_answer(&q);
+                if allowed && let Effect::StaffMessage(needle) = row.effect {
+                    self.expect(STAFF_CHAT, m, needle);
+                }
+                answer
+            }
+            Act::ReplyCard(n) => {
+                let card = self.card(n);
+                let text = format!("matrix reply by {who:?}");
+                let (mg, mu) = (self.mark(STAFF_CHAT), self.mark(USER));
+                self.emu.push_reply(STAFF_CHAT, tg, &text, card);
+                if allowed {
+                    self.expect(USER, mu, &text);
+                    self.expect(STAFF_CHAT, mg, "Ответ отправлен заявителю")
+                        .text
+                        .unwrap_or_default()
+                } else {
+                    self.expect(STAFF_CHAT, mg, row.refusal)
+                        .text
+                        .unwrap_or_default()
+                }
+            }
+            Act::Say(text) => {
+                let m = self.mark(tg);
+                self.emu.push_message(tg, tg, text);
+                let needle = match (allowed, row.effect) {
+                    (true, Effect::Answer(n)) => n,
+                    (true, _) => unreachable!("commands answer"),
+                    (false, _) => row.refusal,
+                };
+                let answer = self.expect(tg, m, needle).text.unwrap_or_default();
+                if allowed && let Some((undo, needle)) = row.undo {
+                    let m = self.mark(tg);
+                    self.emu.push_message(tg, tg, undo);
+                    self.expect(tg, m, needle);
+                }
+                answer
+            }
+        }
+    }
+}
+
+#[test]
+fn bot_staff_actions_by_role() {
+    let env = Env::start();
+    // The bot's superadmin (telegram.superadmins) has a staff account of its own.
+    let staff = env.http.get_as("/people/staff", &env.sessions[&Superadmin]);
+    assert!(
+        staff.body.contains(&format!("tg{SUPER_TG}")),
+        "{}",
+        staff.body
+    );
+    env.card(1);
+    env.card(2);
+    let mut failures = Vec::new();
+    for row in BOT_ROWS {
+        let ticket = match row.act {
+            Act::Press(_, n) | Act::ReplyCard(n) => Some(n),
+            Act::Say(_) => None,
+        };
+        if let Some(n) = ticket {
+            env.prepare(n, row.pre);
+        }
+        let before = env.fingerprint();
+        for &who in BOT_WHO.iter().filter(|w| !row.allow.contains(w)) {
+            let answer = env.attempt(row, who, false);
+            if !answer.contains(row.refusal) {
+                failures.push(format!(
+                    "{:?} as {who:?}: denied → expected {:?}, got {answer:?}",
+                    row.act, row.refusal
+                ));
+            }
+        }
+        let after = env.fingerprint();
+        if before != after {
+            failures.push(format!(
+                "{:?}: a denied attempt changed something:\nbefore {before}\nafter {after}",
+                row.act
+            ));
+        }
+        for &who in row.allow {
+            if let Some(n) = ticket {
+                env.prepare(n, row.pre);
+            }
+            let answer = env.attempt(row, who, true);
+            if answer.contains(FORBIDDEN) {
+                failures.push(format!("{:?} as {who:?}: allowed, but refused", row.act));
+                continue;
+            }
+            let Some(n) = ticket else { continue };
+            let (status, assignee) = env.ticket(n);
+            let ok = match row.effect {
+                Effect::Taken => status == "in_progress" && assignee == login_of(who),
+                Effect::AssignedTo(login) => assignee == login,
+                Effect::Status(s) => status == s,
+                Effect::StaffMessage(_) | Effect::RequesterGetsReply | Effect::Answer(_) => true,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{:?} as {who:?}: allowed, expected {:?}, ticket #{n} is {status} ({assignee}); answer {answer:?}",
+                    row.act, row.effect
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} bot authorization mismatches:\n{}",
         failures.len(),
         failures.join("\n")
     );
