@@ -247,8 +247,11 @@ async fn private_message(msg: &Message, ctx: &Ctx) -> HandlerResult {
                 .await;
                 return Ok(());
             }
-            "/queue" if super::staff_actor(&ctx.svc, tg_id).is_some() => {
-                return queue(ctx, chat, lang, None).await;
+            "/queue" => {
+                return match super::staff_actor(&ctx.svc, tg_id) {
+                    Some(_) => queue(ctx, chat, lang, None).await,
+                    None => reprompt(ctx, chat, lang, "bot.forbidden").await,
+                };
             }
             "/broadcast" => {
                 return match super::staff_actor(&ctx.svc, tg_id) {
@@ -699,7 +702,7 @@ async fn staff_command(
                     )
                     .await
                 }
-                Err(e) => e.to_string(),
+                Err(e) => refusal(ctx, lang, &e).await,
             }
         }
         ["remove", id] => {
@@ -715,13 +718,23 @@ async fn staff_command(
             .await;
             match r {
                 Ok(_) => txt(ctx, lang, "bot.staff_removed", &[("id", &id.to_string())]).await,
-                Err(e) => e.to_string(),
+                Err(e) => refusal(ctx, lang, &e).await,
             }
         }
         _ => txt(ctx, lang, "bot.staff_usage", &[]).await,
     };
     say(ctx, chat, reply, Markup::None).await;
     Ok(())
+}
+
+/// A refused service call as the bot says it: a missing permission in the user's language,
+/// anything else as the service worded it.
+async fn refusal(ctx: &Ctx, lang: Language, e: &ServiceError) -> String {
+    if e.kind() == "forbidden" {
+        txt(ctx, lang, "bot.forbidden", &[]).await
+    } else {
+        e.to_string()
+    }
 }
 
 /// The broadcast text (or a photo/document with a caption) arrived: preview it.
