@@ -128,6 +128,15 @@ const ROWS: &[Row] = &[
     // Public.
     row("GET /healthz", "/healthz", "", EVERYONE, 200),
     row("GET /metrics", "/metrics", "", EVERYONE, 200),
+    // Telegram's webhook: guarded by its secret header, not by a role. This server long-polls,
+    // so the route answers 404 to everyone (tests/bot.rs checks the secret in webhook mode).
+    row(
+        "POST /telegram/webhook",
+        "/telegram/webhook",
+        "{}",
+        EVERYONE,
+        404,
+    ),
     row(
         "GET /static/style.css",
         "/static/style.css",
@@ -495,6 +504,8 @@ enum Gate {
     Panel,
     MiniApp,
     Rest,
+    /// Telegram's webhook: its own secret header, no session, no CSRF.
+    Webhook,
 }
 
 fn gate(path: &str) -> Gate {
@@ -502,6 +513,8 @@ fn gate(path: &str) -> Gate {
         Gate::MiniApp
     } else if path.starts_with("/api/v1/") {
         Gate::Rest
+    } else if path.starts_with("/telegram/") {
+        Gate::Webhook
     } else {
         Gate::Panel
     }
@@ -1151,7 +1164,7 @@ fn denial(row: &Row, who: Who) -> (u16, bool) {
             Nobody | Requester | ApiRead | ApiWrite => (303, true),
             _ => (403, false),
         },
-        Gate::MiniApp => (401, false),
+        Gate::MiniApp | Gate::Webhook => (401, false),
         Gate::Rest => match who {
             ApiRead => (403, false),
             _ => (401, false),
