@@ -4,7 +4,47 @@
 
 use super::*;
 
+/// A broadcast's text as it will be sent: browser line breaks (CR LF) become LF, then the rule
+/// for message texts (trimmed, no control characters; 1–4096 characters, or up to 1024 as a
+/// media caption, which may be empty).
+fn broadcast_text(text: &str, with_media: bool) -> Result<String> {
+    let max = if with_media {
+        1024
+    } else {
+        crate::domain::validate::MAX_TEXT
+    };
+    Ok(crate::domain::validate::text(
+        "text",
+        &text.replace("\r\n", "\n"),
+        if with_media { 0 } else { 1 },
+        max,
+    )?)
+}
+
 impl Service {
+    /// What [`Service::broadcast`] would send and to how many requesters (active, not
+    /// blocked), without sending: the same permission and text rules.
+    pub fn broadcast_preview(
+        &self,
+        actor: &Actor,
+        text: &str,
+        with_media: bool,
+    ) -> Result<(String, u64)> {
+        require(actor, Action::Broadcast, None)?;
+        let text = broadcast_text(text, with_media)?;
+        Ok((text, self.broadcast_recipients()?))
+    }
+
+    /// How many requesters a broadcast reaches now.
+    pub fn broadcast_recipients(&self) -> Result<u64> {
+        Ok(self
+            .read()?
+            .requesters()?
+            .iter()
+            .filter(|r| r.active && !r.blocked)
+            .count() as u64)
+    }
+
     /// Remembers where a ticket's card is in the staff group.
     pub fn record_card(&self, card: CardRef) -> Result<()> {
         let mut tx = self.write()?;
@@ -224,13 +264,7 @@ impl Service {
     /// in one transaction; returns the broadcast's id and how many messages were queued.
     pub fn broadcast(&self, actor: &Actor, text: &str, media: Option<Media>) -> Result<(u64, u64)> {
         require(actor, Action::Broadcast, None)?;
-        let max = if media.is_some() {
-            1024
-        } else {
-            crate::domain::validate::MAX_TEXT
-        };
-        let text =
-            crate::domain::validate::text("text", text, if media.is_some() { 0 } else { 1 }, max)?;
+        let text = broadcast_text(text, media.is_some())?;
         let now = self.now();
         let mut tx = self.write()?;
         let batch = tx.next_id(crate::store::Seq::Broadcast)?;

@@ -1180,3 +1180,41 @@ fn resolving_from_a_card_takes_an_untaken_ticket_first() {
         "forbidden"
     );
 }
+
+#[test]
+fn broadcast_preview_applies_the_send_rules_and_writes_nothing() {
+    let t = setup();
+    let before = counts(&t.svc);
+    let (text, n) = t
+        .svc
+        .broadcast_preview(
+            &staff("anna", Role::Admin),
+            "  Привет,\r\nмир!  \r\n",
+            false,
+        )
+        .unwrap();
+    assert_eq!((text.as_str(), n), ("Привет,\nмир!", 1));
+    assert!(matches!(
+        t.svc
+            .broadcast_preview(&staff("olga", Role::Operator), "x", false),
+        Err(ServiceError::Forbidden(_))
+    ));
+    let long = "я".repeat(crate::domain::validate::MAX_TEXT + 1);
+    assert!(matches!(
+        t.svc
+            .broadcast_preview(&staff("anna", Role::Admin), &long, false),
+        Err(ServiceError::Invalid(_))
+    ));
+    assert!(
+        t.svc
+            .broadcast_preview(&staff("anna", Role::Admin), "  ", false)
+            .is_err()
+    );
+    assert!(
+        t.svc
+            .broadcast_preview(&staff("anna", Role::Admin), "", true)
+            .is_ok(),
+        "a caption may be empty"
+    );
+    assert_eq!(counts(&t.svc), before);
+}

@@ -14,7 +14,7 @@ use warp::reply::Response;
 use super::common::{self, allow, csrf, either, fmt_time, html as page, redirect, service_error};
 use super::panel::StaffSession;
 use super::{AppState, blocking, views};
-use crate::domain::validate::{self, MAX_TEXT};
+use crate::domain::validate::MAX_TEXT;
 use crate::domain::*;
 use crate::service::BroadcastProgress;
 use crate::store::Reads;
@@ -154,27 +154,12 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// The text exactly as it will be sent: line breaks as the browser sends them (CR LF) become
-/// LF, then the service's own rule for message texts (trimmed, 1–4096 characters, no control
-/// characters) applies.
-pub fn prepare(raw: &str) -> Result<String, ValidationError> {
-    validate::text("text", &raw.replace("\r\n", "\n"), 1, MAX_TEXT)
-}
-
 /// A broadcast found in the audit trail: (batch, when, who, messages queued).
 struct Sent {
     batch: u64,
     at: Timestamp,
     actor: String,
     detail: String,
-}
-
-fn recipients(tx: &impl Reads) -> crate::service::Result<u64> {
-    Ok(tx
-        .requesters()?
-        .iter()
-        .filter(|r| r.active && !r.blocked)
-        .count() as u64)
 }
 
 async fn compose(state: AppState, s: StaffSession) -> Response {
@@ -199,7 +184,8 @@ async fn compose(state: AppState, s: StaffSession) -> Response {
                     })
                     .take(RECENT)
                     .collect();
-                Ok((recipients(&tx)?, recent))
+                drop(tx);
+                Ok((svc.broadcast_recipients()?, recent))
             })
             .await
             .map_err(|e| service_error(&s, &e))?;
@@ -269,15 +255,24 @@ async fn preview(state: AppState, s: StaffSession, form: HashMap<String, String>
             allow(&s, Action::Broadcast)?;
             let raw = form.get("text").cloned().unwrap_or_default();
             let svc = state.service.clone();
-            let n = blocking(move || recipients(&svc.read()?))
-                .await
-                .map_err(|e| service_error(&s, &e))?;
-            match prepare(&raw) {
-                Ok(text) => Ok(page(preview_view(&s, &text, n), StatusCode::OK)),
-                Err(e) => Err(page(
-                    compose_view(&s, n, &raw, Some(&e.to_string()), &[], state.tz),
-                    StatusCode::BAD_REQUEST,
-                )),
+            let actor = Actor::Staff {
+                login: s.staff.login.clone(),
+                role: s.staff.role,
+            };
+            let text = raw.clone();
+            match blocking(move || svc.broadcast_preview(&actor, &text, false)).await {
+                Ok((text, n)) => Ok(page(preview_view(&s, &text, n), StatusCode::OK)),
+                Err(crate::service::ServiceError::Invalid(e)) => {
+                    let svc = state.service.clone();
+                    let n = blocking(move || svc.broadcast_recipients())
+                        .await
+                        .map_err(|e| service_error(&s, &e))?;
+                    Err(page(
+                        compose_view(&s, n, &raw, Some(&e.to_string()), &[], state.tz),
+                        StatusCode::BAD_REQUEST,
+                    ))
+                }
+                Err(e) => Err(service_error(&s, &e)),
             }
         }
         .await,
@@ -319,12 +314,12 @@ async fn send(state: AppState, s: StaffSession, form: HashMap<String, String>) -
                 role: s.staff.role,
             };
             let svc = state.service.clone();
-            let text = raw.replace("\r\n", "\n");
+            let text = raw.clone();
             match blocking(move || svc.broadcast(&actor, &text, None)).await {
                 Ok((batch, _)) => Ok(redirect(&format!("/broadcast/{batch}"))),
                 Err(e) if e.kind() == "invalid" => {
                     let svc = state.service.clone();
-                    let n = blocking(move || recipients(&svc.read()?))
+                    let n = blocking(move || svc.broadcast_recipients())
                         .await
                         .unwrap_or(0);
                     Err(page(
@@ -441,17 +436,6 @@ fn progress_view(s: &StaffSession, batch: u64, p: &BroadcastProgress, failed: &[
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prepared_text_is_what_the_service_sends() {
-        assert_eq!(prepare("  Привет,\r\nмир!  \r\n").unwrap(), "Привет,\nмир!");
-        assert!(prepare("   ").is_err());
-        assert!(prepare(&"x".repeat(MAX_TEXT + 1)).is_err());
-        assert_eq!(
-            prepare(&"я".repeat(MAX_TEXT)).unwrap().chars().count(),
-            MAX_TEXT
-        );
-    }
 
     #[test]
     fn bar_is_to_scale() {
