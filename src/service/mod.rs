@@ -13,6 +13,7 @@ pub mod reports;
 mod sessions;
 mod settings;
 mod stock;
+pub mod stock_import;
 mod tickets;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use faq::FaqImportReport;
 pub use jobs::{HEALTH_CHECKS, SlaScan};
 pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
 pub use sessions::SESSION_SECONDS;
+pub use stock_import::{ImportDiff, ImportLine, ImportOptions};
 pub use tickets::NewTicket;
 
 /// Why a service call was refused or failed. [`ServiceError::kind`] is a stable machine name.

@@ -470,6 +470,15 @@ pub trait Reads: TableSource {
     }
 
     /// Stock movements, newest first, up to `limit`.
+    fn sku_mapping(&self, code: &str) -> Result<Option<SkuMapping>> {
+        get_rec(&self.table(STOCK_SKU_MAP)?, "stock_sku_map", code)
+    }
+
+    /// Every import mapping, by external code.
+    fn sku_mappings(&self) -> Result<Vec<SkuMapping>> {
+        all_recs(&self.table(STOCK_SKU_MAP)?, "stock_sku_map")
+    }
+
     fn stock_moves_recent(&self, limit: usize) -> Result<Vec<StockMove>> {
         let t = self.table(STOCK_MOVES)?;
         let mut out = Vec::new();
@@ -624,6 +633,7 @@ pub trait Reads: TableSource {
             "ticket_cards" => self.table(TICKET_CARDS)?.len()?,
             "idempotency" => self.table(IDEMPOTENCY)?.len()?,
             "sla" => self.table(SLA)?.len()?,
+            "stock_sku_map" => self.table(STOCK_SKU_MAP)?.len()?,
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         })
     }
@@ -873,6 +883,17 @@ impl WriteTx {
         Ok(())
     }
 
+    pub fn put_sku_mapping(&mut self, m: &SkuMapping) -> Result<()> {
+        self.txn
+            .open_table(STOCK_SKU_MAP)?
+            .insert(m.code.as_str(), codec::encode(m).as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_sku_mapping(&mut self, code: &str) -> Result<bool> {
+        Ok(self.txn.open_table(STOCK_SKU_MAP)?.remove(code)?.is_some())
+    }
+
     pub fn add_stock_move(&mut self, mut m: StockMove) -> Result<StockMove> {
         m.id = self.next_id(Seq::StockMove)?;
         self.txn
@@ -988,6 +1009,7 @@ pub const ARCHIVED_TABLES: &[&str] = &[
     "ticket_cards",
     "idempotency",
     "sla",
+    "stock_sku_map",
 ];
 
 /// A `meta` row as it appears in an archive.
@@ -1068,6 +1090,9 @@ impl ReadTx {
                 export_recs::<IdempotencyRow, _>(&self.table(IDEMPOTENCY)?, "idempotency", out)
             }
             "sla" => export_recs::<SlaPlan, _>(&self.table(SLA)?, "sla", out),
+            "stock_sku_map" => {
+                export_recs::<SkuMapping, _>(&self.table(STOCK_SKU_MAP)?, "stock_sku_map", out)
+            }
             other => Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
     }
@@ -1145,6 +1170,7 @@ impl WriteTx {
             "ticket_cards" => load!(TICKET_CARDS, CardRef, |r| r.ticket_id),
             "idempotency" => load!(IDEMPOTENCY, IdempotencyRow, |r| r.key.as_str()),
             "sla" => load!(SLA, SlaPlan, |r| r.ticket_id),
+            "stock_sku_map" => load!(STOCK_SKU_MAP, SkuMapping, |r| r.code.as_str()),
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
         Ok(n - first_line)

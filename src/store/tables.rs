@@ -20,6 +20,8 @@ pub const DIALOGS: TableDefinition<i64, &[u8]> = TableDefinition::new("dialogs")
 pub const TICKET_CARDS: TableDefinition<u64, &[u8]> = TableDefinition::new("ticket_cards");
 pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
 pub const SLA: TableDefinition<u64, &[u8]> = TableDefinition::new("sla");
+/// Stock import mapping: external code (1C article or Ид, a supplier's code) → our SKU.
+pub const STOCK_SKU_MAP: TableDefinition<&str, &[u8]> = TableDefinition::new("stock_sku_map");
 
 /// Index: (status code, ticket id).
 pub const IDX_STATUS: TableDefinition<(u8, u64), ()> = TableDefinition::new("idx_tickets_status");
@@ -61,6 +63,7 @@ pub fn create_all_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(TICKET_CARDS)?;
     txn.open_table(IDEMPOTENCY)?;
     txn.open_table(SLA)?;
+    txn.open_table(STOCK_SKU_MAP)?;
     txn.open_table(IDX_CARD_MESSAGE)?;
     txn.open_table(IDX_CARD_THREAD)?;
     txn.open_table(IDX_STATUS)?;
