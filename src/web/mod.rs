@@ -15,6 +15,7 @@ mod people;
 mod reports;
 mod settings;
 mod stock;
+mod stock_import;
 mod tickets;
 mod views;
 
@@ -86,6 +87,8 @@ pub struct AppState {
     pub files: Option<crate::bot::FileFetcher>,
     /// Time zone for dates shown and typed in the panel.
     pub tz: chrono_tz::Tz,
+    /// Stock import uploads parsed and waiting to be applied.
+    pub imports: Arc<stock_import::Pending>,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
             throttle: Arc::default(),
             files: None,
             tz: chrono_tz::Europe::Moscow,
+            imports: Arc::default(),
         }
     }
 }
@@ -137,6 +141,8 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
     let areas = tickets::routes(state.clone())
         .or(faq::routes(state.clone()))
+        .unify()
+        .or(stock_import::routes(state.clone()))
         .unify()
         .or(stock::routes(state.clone()))
         .unify()
