@@ -159,7 +159,9 @@ pub fn stock_import_lines(
 ) -> Vec<String> {
     let mut out = Vec::new();
     let limit = if full { usize::MAX } else { LIST_LIMIT };
-    let mut list = |title: &str, lines: &[crate::service::ImportLine], f: &dyn Fn(&crate::service::ImportLine) -> String| {
+    let mut list = |title: &str,
+                    lines: &[crate::service::ImportLine],
+                    f: &dyn Fn(&crate::service::ImportLine) -> String| {
         if lines.is_empty() {
             return;
         }
@@ -168,11 +170,21 @@ pub fn stock_import_lines(
             out.push(format!("  {}  [{}]", f(l), l.source));
         }
         if lines.len() > limit {
-            out.push(format!("  … and {} more (--full lists all)", lines.len() - limit));
+            out.push(format!(
+                "  … and {} more (--full lists all)",
+                lines.len() - limit
+            ));
         }
     };
     list("changed quantities", &d.changed, &|l| {
-        format!("{}  {}: {} -> {} ({:+})", l.sku, l.name, l.from, l.to, l.to - l.from)
+        format!(
+            "{}  {}: {} -> {} ({:+})",
+            l.sku,
+            l.name,
+            l.from,
+            l.to,
+            l.to - l.from
+        )
     });
     list("new items created", &d.created, &|l| {
         format!("{}  {}: {}", l.sku, l.name, l.to)

@@ -406,7 +406,12 @@ fn read_stock_files(
         let pct = (done * 10).checked_div(total).unwrap_or(10);
         if total >= 1 << 20 && pct > shown {
             shown = pct;
-            eprintln!("reading: {}% ({} of {} MiB)", pct * 10, done >> 20, total >> 20);
+            eprintln!(
+                "reading: {}% ({} of {} MiB)",
+                pct * 10,
+                done >> 20,
+                total >> 20
+            );
         }
     })
     .map_err(anyhow::Error::msg)?;

@@ -77,7 +77,11 @@ fn commerceml_dry_run_apply_and_an_identical_second_import() {
     // Nothing known yet: every offer is listed as unknown, nothing changes.
     let r = import(&sb, &[offers, catalog, "--dry-run"]);
     r.success();
-    assert!(r.stdout.contains("unknown SKUs, not imported (6):"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("unknown SKUs, not imported (6):"),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout
             .contains("CE285A  Картридж HP 85A (CE285A) черный: 12  [offers.xml line 34]"),
@@ -85,8 +89,16 @@ fn commerceml_dry_run_apply_and_an_identical_second_import() {
         r.stdout
     );
     assert!(r.stdout.contains("--create-new"), "{}", r.stdout);
-    assert!(r.stderr.contains("offers.xml: CommerceML 2.05 (offers)"), "{}", r.stderr);
-    assert!(r.stderr.contains("1 offers carry no quantity"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("offers.xml: CommerceML 2.05 (offers)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("1 offers carry no quantity"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(state(&sb), empty);
 
     // Created on request, articles and names from import.xml, the quantity shapes summed.
@@ -122,14 +134,23 @@ fn commerceml_dry_run_apply_and_an_identical_second_import() {
     let r = import(&sb, &[catalog, offers2, "--dry-run"]);
     r.success();
     assert!(r.stdout.contains("changed quantities (2):"), "{}", r.stdout);
-    assert!(r.stdout.contains("CE285A  Картридж HP 85A (CE285A) черный: 12 -> 7 (-5)"));
-    assert!(r.stdout.contains("DR-2335  Фотобарабан Brother DR-2335: 1 -> 0 (-1)"));
+    assert!(
+        r.stdout
+            .contains("CE285A  Картридж HP 85A (CE285A) черный: 12 -> 7 (-5)")
+    );
+    assert!(
+        r.stdout
+            .contains("DR-2335  Фотобарабан Brother DR-2335: 1 -> 0 (-1)")
+    );
     assert!(r.last_stdout_line().contains("dry run, nothing changed"));
     assert_eq!(state(&sb), s1);
 
     let r = import(&sb, &[catalog, offers2]);
     r.success();
-    assert!(r.last_stdout_line().contains("(imported): 2 changed, 0 new, 0 unknown, 4 unchanged"));
+    assert!(
+        r.last_stdout_line()
+            .contains("(imported): 2 changed, 0 new, 0 unknown, 4 unchanged")
+    );
     let s2 = state(&sb);
     assert_eq!(s2.qty["CE285A"], 7);
     assert_eq!(s2.qty["DR-2335"], 0);
@@ -139,15 +160,20 @@ fn commerceml_dry_run_apply_and_an_identical_second_import() {
     // The same files again: nothing to change, not even an audit row.
     let r = import(&sb, &[catalog, offers2]);
     r.success();
-    assert!(r.last_stdout_line().contains("(nothing to change): 0 changed, 0 new, 0 unknown, 6 unchanged"));
+    assert!(
+        r.last_stdout_line()
+            .contains("(nothing to change): 0 changed, 0 new, 0 unknown, 6 unchanged")
+    );
     assert_eq!(state(&sb), s2);
 }
 
 fn xlsx(rows: &[(&str, &str, f64)]) -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
-    ws.write_string(0, 0, "Остатки товаров на 02.03.2026").unwrap();
-    for (c, h) in ["Артикул", "Номенклатура", "Количество"].iter().enumerate() {
+    ws.write_string(0, 0, "Остатки товаров на 02.03.2026")
+        .unwrap();
+    for (c, h) in ["Артикул", "Номенклатура", "Количество"].iter().enumerate()
+    {
         ws.write_string(2, c as u16, *h).unwrap();
     }
     for (i, (sku, name, q)) in rows.iter().enumerate() {
@@ -167,8 +193,16 @@ fn csv_and_xlsx_through_a_running_server() {
     let utf8 = sb.write("utf8.csv", csv);
     let r = import(&sb, &[utf8.to_str().unwrap(), "--create-new"]);
     r.success();
-    assert!(r.stderr.contains("CSV, UTF-8 with BOM, delimiter ';'"), "{}", r.stderr);
-    assert!(r.last_stdout_line().contains("0 changed, 2 new"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("CSV, UTF-8 with BOM, delimiter ';'"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.last_stdout_line().contains("0 changed, 2 new"),
+        "{}",
+        r.stdout
+    );
     let s = state(&sb);
     assert_eq!((s.qty["CE285A"], s.qty["TN-2375"]), (3, 10));
 
@@ -178,26 +212,46 @@ fn csv_and_xlsx_through_a_running_server() {
     let legacy = sb.write("cp1251.csv", &cp1251);
     let r = import(&sb, &[legacy.to_str().unwrap(), "--dry-run"]);
     r.success();
-    assert!(r.stderr.contains("Windows-1251, delimiter tab"), "{}", r.stderr);
-    assert!(r.stdout.contains("CE285A  Картридж HP 85A: 3 -> 5 (+2)"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("Windows-1251, delimiter tab"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("CE285A  Картридж HP 85A: 3 -> 5 (+2)"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(state(&sb), s);
     import(&sb, &[legacy.to_str().unwrap()]).success();
     assert_eq!(state(&sb).qty["CE285A"], 5);
 
     let book = sb.write(
         "остатки.xlsx",
-        xlsx(&[("CE285A", "Картридж HP 85A", 8.0), ("TN-2375", "Тонер", 10.0)]),
+        xlsx(&[
+            ("CE285A", "Картридж HP 85A", 8.0),
+            ("TN-2375", "Тонер", 10.0),
+        ]),
     );
     let r = import(&sb, &[book.to_str().unwrap()]);
     r.success();
-    assert!(r.last_stdout_line().contains("1 changed, 0 new, 0 unknown, 1 unchanged"), "{}", r.stdout);
+    assert!(
+        r.last_stdout_line()
+            .contains("1 changed, 0 new, 0 unknown, 1 unchanged"),
+        "{}",
+        r.stdout
+    );
     let s = state(&sb);
     assert_eq!(s.qty["CE285A"], 8);
     // Both changes went through the server (the CLI could not have opened the database).
     assert!(server.is_running());
     assert_eq!(s.rows("stock_moves"), 4);
     let r = import(&sb, &[book.to_str().unwrap()]);
-    assert!(r.last_stdout_line().contains("nothing to change"), "{}", r.stdout);
+    assert!(
+        r.last_stdout_line().contains("nothing to change"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(state(&sb), s);
 }
 
@@ -231,15 +285,29 @@ fn bad_input_names_the_line_and_field_and_changes_nothing() {
         ),
         (
             "offers.xml",
-            OFFERS.replace("<Количество>37</Количество>", "<Количество>много</Количество>").into_bytes(),
+            OFFERS
+                .replace(
+                    "<Количество>37</Количество>",
+                    "<Количество>много</Количество>",
+                )
+                .into_bytes(),
             "offers.xml line 78: Количество: 'много' is not a number",
         ),
         (
             "offers.xml",
-            OFFERS.replace("</Наименование>\n\t\t\t\t<Количество>150", "</Наим>\n\t\t\t\t<Количество>150").into_bytes(),
+            OFFERS
+                .replace(
+                    "</Наименование>\n\t\t\t\t<Количество>150",
+                    "</Наим>\n\t\t\t\t<Количество>150",
+                )
+                .into_bytes(),
             "offers.xml line 88: malformed XML",
         ),
-        ("offers.xml", cp1251_offers.to_vec(), "offers.xml line 2: the text is not valid UTF-8"),
+        (
+            "offers.xml",
+            cp1251_offers.to_vec(),
+            "offers.xml line 2: the text is not valid UTF-8",
+        ),
         (
             "utf16.csv",
             vec![0xFF, 0xFE, b's', 0, b'k', 0, b'u', 0],
@@ -301,7 +369,10 @@ fn a_hundred_thousand_offers() {
     let t = Instant::now();
     let r = import(&sb, &[path, "--dry-run"]);
     r.success();
-    assert!(r.stdout.contains(&format!("unknown SKUs, not imported ({n}):")));
+    assert!(
+        r.stdout
+            .contains(&format!("unknown SKUs, not imported ({n}):"))
+    );
     assert!(r.stdout.contains("… and 99950 more (--full lists all)"));
     assert!(r.stderr.contains("reading: 100%"), "{}", r.stderr);
     let dry = t.elapsed();
@@ -309,8 +380,17 @@ fn a_hundred_thousand_offers() {
     let t = Instant::now();
     let r = import(&sb, &[path, "--create-new"]);
     r.success();
-    assert!(r.last_stdout_line().contains(&format!("0 changed, {n} new")), "{}", r.stdout);
-    assert!(r.stderr.contains(&format!("applying: {n} of {n} items")), "{}", r.stderr);
+    assert!(
+        r.last_stdout_line()
+            .contains(&format!("0 changed, {n} new")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains(&format!("applying: {n} of {n} items")),
+        "{}",
+        r.stderr
+    );
     let apply = t.elapsed();
     let s = state(&sb);
     assert_eq!(s.qty.len(), n);
@@ -319,7 +399,9 @@ fn a_hundred_thousand_offers() {
 
     let r = import(&sb, &[path]);
     r.success();
-    assert!(r.last_stdout_line().contains(&format!("nothing to change): 0 changed, 0 new, 0 unknown, {n} unchanged")));
+    assert!(r.last_stdout_line().contains(&format!(
+        "nothing to change): 0 changed, 0 new, 0 unknown, {n} unchanged"
+    )));
     eprintln!("100k offers: dry run {dry:?}, apply {apply:?}");
 }
 
@@ -398,8 +480,10 @@ impl Browser {
         let mut body = Vec::new();
         for (k, v) in fields {
             body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                    .as_bytes(),
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
             );
         }
         for (field, name, bytes) in files {
@@ -416,7 +500,10 @@ impl Browser {
         let req = self
             .http
             .post(format!("{}/stock-import", self.base))
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .body(body);
         self.send(req)
     }
@@ -424,7 +511,10 @@ impl Browser {
     fn csrf(&mut self, path: &str) -> String {
         let body = self.get(path).body;
         let marker = "name=\"csrf\" value=\"";
-        let at = body.find(marker).unwrap_or_else(|| panic!("no csrf in {body}")) + marker.len();
+        let at = body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no csrf in {body}"))
+            + marker.len();
         body[at..].split('"').next().unwrap().to_string()
     }
 }
@@ -432,7 +522,10 @@ impl Browser {
 fn sign_in(server: &Server, login: &str) -> Browser {
     let mut b = Browser::new(server);
     let token = b.csrf("/login");
-    let r = b.post("/login", &[("csrf", &token), ("login", login), ("password", PASSWORD)]);
+    let r = b.post(
+        "/login",
+        &[("csrf", &token), ("login", login), ("password", PASSWORD)],
+    );
     assert_eq!(r.status, 303, "login {login}: {}", r.body);
     b
 }
@@ -461,7 +554,15 @@ fn panel_upload_difference_apply_and_mapping() {
     let sb = Sandbox::new();
     for (login, role) in [("keeper", "storekeeper"), ("op", "operator")] {
         sb.run_stdin(
-            ["admin", "add", "--login", login, "--role", role, "--password-stdin"],
+            [
+                "admin",
+                "add",
+                "--login",
+                login,
+                "--role",
+                role,
+                "--password-stdin",
+            ],
             &format!("{PASSWORD}\n"),
         )
         .success();
@@ -485,7 +586,11 @@ fn panel_upload_difference_apply_and_mapping() {
     let job = r.location.clone();
     let p = b.get(&job);
     assert_eq!(p.status, 200);
-    assert!(p.body.contains("Картридж HP 85A (CE285A) черный"), "{}", p.body);
+    assert!(
+        p.body.contains("Картридж HP 85A (CE285A) черный"),
+        "{}",
+        p.body
+    );
     assert!(p.body.contains("offers.xml: CommerceML 2.05 (offers)"));
     assert!(p.body.contains("id=\"apply\""));
     assert!(state(&sb).qty.is_empty());
@@ -508,7 +613,11 @@ fn panel_upload_difference_apply_and_mapping() {
     // Mapping: a supplier's code for an item; a CSV using it updates that item.
     let r = b.post(
         "/stock-import/mapping",
-        &[("csrf", &token), ("code", "HP-85A-SUPPLIER"), ("sku", "CE285A")],
+        &[
+            ("csrf", &token),
+            ("code", "HP-85A-SUPPLIER"),
+            ("sku", "CE285A"),
+        ],
     );
     assert_eq!(r.status, 303, "{}", r.body);
     let r = b.post(
@@ -516,23 +625,45 @@ fn panel_upload_difference_apply_and_mapping() {
         &[("csrf", &token), ("code", "X"), ("sku", "NO-SUCH-SKU")],
     );
     assert_eq!(r.status, 404);
-    assert!(r.body.contains("stock item NO-SUCH-SKU not found"), "{}", r.body);
-    assert_eq!(b.post("/stock-import/mapping", &[("code", "Y"), ("sku", "CE285A")]).status, 403);
+    assert!(
+        r.body.contains("stock item NO-SUCH-SKU not found"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        b.post("/stock-import/mapping", &[("code", "Y"), ("sku", "CE285A")])
+            .status,
+        403
+    );
     let m = b.get("/stock-import/mapping").body;
     assert!(m.contains("HP-85A-SUPPLIER"));
     assert!(!m.contains(">X<"));
 
     let csv = "code,name,qty\nHP-85A-SUPPLIER,HP 85A,20\n";
-    let r = b.upload(&[("csrf", &token)], &[("file", "supplier.csv", csv.as_bytes())]);
+    let r = b.upload(
+        &[("csrf", &token)],
+        &[("file", "supplier.csv", csv.as_bytes())],
+    );
     assert_eq!(r.status, 303, "{}", r.body);
     let p = b.get(&r.location);
-    assert!(p.body.contains(">12<") && p.body.contains(">20<"), "{}", p.body);
+    assert!(
+        p.body.contains(">12<") && p.body.contains(">20<"),
+        "{}",
+        p.body
+    );
     apply(&mut b, &r.location);
     assert_eq!(state(&sb).qty["CE285A"], 20);
 
-    let r = b.post("/stock-import/mapping/delete", &[("csrf", &token), ("code", "HP-85A-SUPPLIER")]);
+    let r = b.post(
+        "/stock-import/mapping/delete",
+        &[("csrf", &token), ("code", "HP-85A-SUPPLIER")],
+    );
     assert_eq!(r.status, 303);
-    assert!(!b.get("/stock-import/mapping").body.contains("HP-85A-SUPPLIER"));
+    assert!(
+        !b.get("/stock-import/mapping")
+            .body
+            .contains("HP-85A-SUPPLIER")
+    );
 
     // Bad files: the message names the line, nothing is kept or changed.
     let before = state(&sb);
@@ -541,11 +672,21 @@ fn panel_upload_difference_apply_and_mapping() {
         &[("file", "bad.csv", b"sku;qty\nCE285A;-1\n")],
     );
     assert_eq!(r.status, 400);
-    assert!(r.body.contains("bad.csv line 2: column &#39;qty&#39;: &#39;-1&#39; is negative")
-        || r.body.contains("bad.csv line 2: column 'qty': '-1' is negative"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("bad.csv line 2: column &#39;qty&#39;: &#39;-1&#39; is negative")
+            || r.body
+                .contains("bad.csv line 2: column 'qty': '-1' is negative"),
+        "{}",
+        r.body
+    );
     let big = vec![b'a'; 21 * 1024 * 1024];
     let r = b.upload(&[("csrf", &token)], &[("file", "huge.csv", &big)]);
     assert_eq!(r.status, 413);
-    assert!(r.body.contains("at most 20 MB") || r.body.contains("не больше 20 МБ"), "{}", r.body);
+    assert!(
+        r.body.contains("at most 20 MB") || r.body.contains("не больше 20 МБ"),
+        "{}",
+        r.body
+    );
     assert_eq!(state(&sb), before);
 }

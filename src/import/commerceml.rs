@@ -188,7 +188,9 @@ fn declared_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
         return None;
     }
     let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?;
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?;
     let rest = rest.trim_start();
     let quote = rest.chars().next()?;
     let value = rest[1..].split(quote).next()?;
@@ -296,7 +298,8 @@ pub(super) fn read(
                 match (name.as_str(), parent) {
                     ("ПакетПредложений", _) => {
                         sections.push("offers");
-                        if attr("СодержитТолькоИзменения")?.as_deref() == Some("true") {
+                        if attr("СодержитТолькоИзменения")?.as_deref() == Some("true")
+                        {
                             c.partial = true;
                         }
                     }
@@ -324,8 +327,9 @@ pub(super) fn read(
                         if let (Some((_, o)), Some(q)) =
                             (offer.as_mut(), attr("КоличествоНаСкладе")?)
                         {
-                            let q = parse_quantity(&q)
-                                .map_err(|m| err(line, format!("Склад/@КоличествоНаСкладе: {m}")))?;
+                            let q = parse_quantity(&q).map_err(|m| {
+                                err(line, format!("Склад/@КоличествоНаСкладе: {m}"))
+                            })?;
                             o.stores = Some(o.stores.unwrap_or(0) + q);
                         }
                     }
@@ -347,7 +351,10 @@ pub(super) fn read(
                     None => match quick_xml::escape::resolve_predefined_entity(r) {
                         Some(s) => text.push_str(s),
                         None => {
-                            return Err(err(line, format!("malformed XML: unknown entity &{};", &**r)));
+                            return Err(err(
+                                line,
+                                format!("malformed XML: unknown entity &{};", &**r),
+                            ));
                         }
                     },
                 }
@@ -357,11 +364,16 @@ pub(super) fn read(
                 let parent = stack.last().map(String::as_str).unwrap_or("");
                 let value = text.trim();
                 if let Some((depth, o)) = offer.as_mut() {
-                    let in_rests = stack.len() >= *depth && stack[*depth..].iter().any(|s| s == "Остатки");
+                    let in_rests =
+                        stack.len() >= *depth && stack[*depth..].iter().any(|s| s == "Остатки");
                     match (name.as_str(), parent) {
                         ("Ид", "Предложение") => o.id = value.to_string(),
-                        ("Артикул", "Предложение") => o.article = value.to_string(),
-                        ("Наименование", "Предложение") => o.name = value.to_string(),
+                        ("Артикул", "Предложение") => {
+                            o.article = value.to_string()
+                        }
+                        ("Наименование", "Предложение") => {
+                            o.name = value.to_string()
+                        }
                         ("Количество", "Предложение") => {
                             o.direct = Some(
                                 parse_quantity(value)

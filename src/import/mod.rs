@@ -169,9 +169,8 @@ pub fn parse(sources: &[Source<'_>], progress: Progress<'_>) -> Result<Parsed, I
         match kind {
             Kind::Xml => {
                 let base = done_before;
-                let format = commerceml::read(&name, reader, &mut cml, &mut |n| {
-                    progress(base + n, total)
-                })?;
+                let format =
+                    commerceml::read(&name, reader, &mut cml, &mut |n| progress(base + n, total))?;
                 out.formats.push(format!("{name}: {format}"));
             }
             Kind::Xlsx => {
@@ -245,7 +244,8 @@ pub fn parse_quantity(raw: &str) -> Result<i64, String> {
     let v: i64 = if int.is_empty() {
         0
     } else {
-        int.parse().map_err(|_| format!("'{}' is not a number", raw.trim()))?
+        int.parse()
+            .map_err(|_| format!("'{}' is not a number", raw.trim()))?
     };
     if neg && v != 0 {
         return Err(format!(

@@ -86,10 +86,7 @@ struct Columns {
 }
 
 fn find_columns(row: &[String]) -> Option<Columns> {
-    let find = |list: &[&str]| {
-        row.iter()
-            .position(|h| list.contains(&norm(h).as_str()))
-    };
+    let find = |list: &[&str]| row.iter().position(|h| list.contains(&norm(h).as_str()));
     Some(Columns {
         code: find(CODE_HEADERS)?,
         name: find(NAME_HEADERS),
@@ -137,11 +134,18 @@ fn balances(
             return Err(ImportError::new(
                 file,
                 Some(line),
-                format!("column '{}': the SKU is empty (for '{name}')", c.headers[c.code]),
+                format!(
+                    "column '{}': the SKU is empty (for '{name}')",
+                    c.headers[c.code]
+                ),
             ));
         }
         let quantity = parse_quantity(cell(c.qty)).map_err(|m| {
-            ImportError::new(file, Some(line), format!("column '{}': {m}", c.headers[c.qty]))
+            ImportError::new(
+                file,
+                Some(line),
+                format!("column '{}': {m}", c.headers[c.qty]),
+            )
         })?;
         seen.check(file, line, "SKU", code)?;
         out.push(Balance {
@@ -163,7 +167,11 @@ fn balances(
         ));
     }
     if out.is_empty() {
-        return Err(ImportError::new(file, None, "no rows with balances under the header"));
+        return Err(ImportError::new(
+            file,
+            None,
+            "no rows with balances under the header",
+        ));
     }
     Ok(out)
 }
@@ -187,7 +195,11 @@ fn decode(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, &'static str) {
 fn delimiter(text: &str) -> u8 {
     let mut counts = [0usize; 3];
     const CANDIDATES: [u8; 3] = [b';', b'\t', b','];
-    for line in text.lines().filter(|l| !l.trim().is_empty()).take(HEADER_SEARCH) {
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(HEADER_SEARCH)
+    {
         let mut quoted = false;
         for b in line.bytes() {
             if b == b'"' {

@@ -90,7 +90,14 @@ fn commerceml_offers_with_catalogue_in_either_order() {
         let got: Vec<_> = p
             .balances
             .iter()
-            .map(|b| (b.code.as_str(), b.ext_id.as_deref(), b.name.as_str(), b.quantity))
+            .map(|b| {
+                (
+                    b.code.as_str(),
+                    b.ext_id.as_deref(),
+                    b.name.as_str(),
+                    b.quantity,
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -128,7 +135,10 @@ fn commerceml_errors_name_the_line_and_field() {
     let bad_qty = OFFERS.replace("12,000", "-3");
     let e = parse_bytes(&[("offers.xml", bad_qty.as_bytes())]).unwrap_err();
     assert_eq!(e.line, Some(9), "{e}");
-    assert!(e.to_string().contains("Количество: '-3' is negative"), "{e}");
+    assert!(
+        e.to_string().contains("Количество: '-3' is negative"),
+        "{e}"
+    );
 
     let cut = &OFFERS[..OFFERS.find("</Предложения>").unwrap()];
     let e = parse_bytes(&[("offers.xml", cut.as_bytes())]).unwrap_err();
@@ -146,7 +156,11 @@ fn commerceml_errors_name_the_line_and_field() {
 
     let dup = OFFERS.replace("<Ид>g2#c1</Ид>", "<Ид>g1</Ид>");
     let e = parse_bytes(&[("offers.xml", dup.as_bytes())]).unwrap_err();
-    assert!(e.to_string().contains("'g1' appears twice (first at line 6)"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("'g1' appears twice (first at line 6)"),
+        "{e}"
+    );
 
     let e = parse_bytes(&[("x.xml", b"<html><body/></html>")]).unwrap_err();
     assert!(e.to_string().contains("not a 1C CommerceML file"), "{e}");
@@ -161,7 +175,11 @@ fn csv_delimiters_encodings_and_headers() {
     let p = parse_bytes(&[("a.csv", utf8.as_bytes())]).unwrap();
     assert_eq!(p.balances.len(), 1);
     assert_eq!(p.balances[0].source, "a.csv line 4");
-    assert!(p.formats[0].contains("UTF-8, delimiter ';'"), "{:?}", p.formats);
+    assert!(
+        p.formats[0].contains("UTF-8, delimiter ';'"),
+        "{:?}",
+        p.formats
+    );
 
     let (cp, _, _) = encoding_rs::WINDOWS_1251.encode(utf8);
     let p = parse_bytes(&[("a.csv", &cp)]).unwrap();
@@ -175,12 +193,22 @@ fn csv_delimiters_encodings_and_headers() {
     assert!(p.formats[0].contains("BOM"));
 
     let tab = "код\tназва\tкількість\nX\tПапір\t5\n";
-    assert_eq!(parse_bytes(&[("c.tsv", tab.as_bytes())]).unwrap().balances[0].quantity, 5);
+    assert_eq!(
+        parse_bytes(&[("c.tsv", tab.as_bytes())]).unwrap().balances[0].quantity,
+        5
+    );
 
     let e = parse_bytes(&[("d.csv", b"sku;qty\nA;5\nB;lots\n")]).unwrap_err();
-    assert_eq!(e.to_string(), "d.csv line 3: column 'qty': 'lots' is not a number");
+    assert_eq!(
+        e.to_string(),
+        "d.csv line 3: column 'qty': 'lots' is not a number"
+    );
     let e = parse_bytes(&[("d.csv", b"sku;qty\nA;5\nA;6\n")]).unwrap_err();
-    assert!(e.to_string().contains("line 3: SKU 'A' appears twice (first at line 2)"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("line 3: SKU 'A' appears twice (first at line 2)"),
+        "{e}"
+    );
     let e = parse_bytes(&[("d.csv", b"foo;bar\n1;2\n")]).unwrap_err();
     assert!(e.to_string().contains("no header row"), "{e}");
     let e = parse_bytes(&[("d.csv", b"\xFF\xFEa\x00")]).unwrap_err();

@@ -85,7 +85,10 @@ fn diff(tx: &impl Reads, rows: &[Balance], opts: &ImportOptions) -> Result<Impor
         if !(0..=MAX_QUANTITY).contains(&b.quantity) {
             return Err(invalid(
                 "quantity",
-                format!("{}: {} is not from 0 to {MAX_QUANTITY}", b.source, b.quantity),
+                format!(
+                    "{}: {} is not from 0 to {MAX_QUANTITY}",
+                    b.source, b.quantity
+                ),
             ));
         }
         let code = b.code.trim();
@@ -138,15 +141,16 @@ fn diff(tx: &impl Reads, rows: &[Balance], opts: &ImportOptions) -> Result<Impor
                 }
             }
             None if opts.create_new => {
-                validate::sku(&sku).map_err(|e| {
-                    invalid("sku", format!("{}: the new item's {e}", b.source))
-                })?;
+                validate::sku(&sku)
+                    .map_err(|e| invalid("sku", format!("{}: the new item's {e}", b.source)))?;
                 out.created.push(line(0));
             }
             None => out.unknown.push(line(0)),
         }
     }
-    out.untouched = tx.count_table("stock_items")?.saturating_sub(matched_existing);
+    out.untouched = tx
+        .count_table("stock_items")?
+        .saturating_sub(matched_existing);
     Ok(out)
 }
 
@@ -357,29 +361,48 @@ mod tests {
             .upsert_stock_item(&cli, "PAPER", "A4", StockKind::Paper, &[], 0)
             .unwrap();
         t.svc.set_sku_mapping(&cli, "1C-0001", "PAPER").unwrap();
-        let rows = vec![bal("CE285A", 9, 2), bal("1C-0001", 40, 3), bal("NEW-1", 3, 4)];
+        let rows = vec![
+            bal("CE285A", 9, 2),
+            bal("1C-0001", 40, 3),
+            bal("NEW-1", 3, 4),
+        ];
         let opts = ImportOptions::default();
         let moves_before = t.svc.read().unwrap().count_table("stock_moves").unwrap();
 
-        let dry = t.svc.import_stock(&cli, &rows, &opts, false, &mut |_, _| {}).unwrap();
+        let dry = t
+            .svc
+            .import_stock(&cli, &rows, &opts, false, &mut |_, _| {})
+            .unwrap();
         assert!(!dry.applied);
         assert_eq!(dry.changed.len(), 2);
         assert_eq!(dry.unknown.len(), 1);
         assert_eq!(dry.unknown[0].sku, "NEW-1");
-        assert_eq!(t.svc.read().unwrap().count_table("stock_moves").unwrap(), moves_before);
+        assert_eq!(
+            t.svc.read().unwrap().count_table("stock_moves").unwrap(),
+            moves_before
+        );
 
-        let done = t.svc.import_stock(&cli, &rows, &opts, true, &mut |_, _| {}).unwrap();
+        let done = t
+            .svc
+            .import_stock(&cli, &rows, &opts, true, &mut |_, _| {})
+            .unwrap();
         assert!(done.applied);
         let tx = t.svc.read().unwrap();
         assert_eq!(tx.stock_item("CE285A").unwrap().unwrap().quantity, 9);
         assert_eq!(tx.stock_item("PAPER").unwrap().unwrap().quantity, 40);
         assert!(tx.stock_item("NEW-1").unwrap().is_none());
         let m = &t.svc.stock_moves_of("PAPER", 1).unwrap()[0];
-        assert_eq!((m.reason, m.delta, m.balance_after), (MoveReason::Import, 40, 40));
+        assert_eq!(
+            (m.reason, m.delta, m.balance_after),
+            (MoveReason::Import, 40, 40)
+        );
         drop(tx);
 
         let audit = t.svc.read().unwrap().audit_count().unwrap();
-        let again = t.svc.import_stock(&cli, &rows, &opts, true, &mut |_, _| {}).unwrap();
+        let again = t
+            .svc
+            .import_stock(&cli, &rows, &opts, true, &mut |_, _| {})
+            .unwrap();
         assert!(again.is_empty() && !again.applied);
         assert_eq!(again.unchanged, 2);
         assert_eq!(t.svc.read().unwrap().audit_count().unwrap(), audit);
@@ -388,7 +411,10 @@ mod tests {
             create_new: true,
             label: "f.csv".into(),
         };
-        let c = t.svc.import_stock(&cli, &rows, &create, true, &mut |_, _| {}).unwrap();
+        let c = t
+            .svc
+            .import_stock(&cli, &rows, &create, true, &mut |_, _| {})
+            .unwrap();
         assert_eq!(c.created.len(), 1);
         let item = t.svc.read().unwrap().stock_item("NEW-1").unwrap().unwrap();
         assert_eq!((item.quantity, item.name.as_str()), (3, "name of NEW-1"));
@@ -408,10 +434,20 @@ mod tests {
             .import_stock(&cli, &rows, &ImportOptions::default(), true, &mut |_, _| {})
             .unwrap_err();
         assert!(
-            e.to_string().contains("f.csv line 2 and f.csv line 5 both give"),
+            e.to_string()
+                .contains("f.csv line 2 and f.csv line 5 both give"),
             "{e}"
         );
-        assert_eq!(t.svc.read().unwrap().stock_item("A").unwrap().unwrap().quantity, 0);
+        assert_eq!(
+            t.svc
+                .read()
+                .unwrap()
+                .stock_item("A")
+                .unwrap()
+                .unwrap()
+                .quantity,
+            0
+        );
         assert!(t.svc.set_sku_mapping(&cli, "Y", "nope").is_err());
         let op = Actor::Staff {
             login: "op".into(),

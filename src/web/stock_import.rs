@@ -41,7 +41,12 @@ const MAX_PENDING: usize = 16;
 
 /// (key, ru, uk, en)
 const TEXTS: &[(&str, &str, &str, &str)] = &[
-    ("title", "Импорт остатков", "Імпорт залишків", "Stock import"),
+    (
+        "title",
+        "Импорт остатков",
+        "Імпорт залишків",
+        "Stock import",
+    ),
     (
         "intro",
         "Файл из 1С (offers.xml, и import.xml рядом с ним), CSV или XLSX со столбцами «Артикул», «Наименование», «Остаток». Сначала показывается разница; ничего не меняется, пока вы не нажмёте «Применить».",
@@ -61,9 +66,19 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Створювати нові позиції для невідомих артикулів",
         "Create new items for unknown SKUs",
     ),
-    ("check", "Показать разницу", "Показати різницю", "Show the difference"),
+    (
+        "check",
+        "Показать разницу",
+        "Показати різницю",
+        "Show the difference",
+    ),
     ("apply", "Применить", "Застосувати", "Apply"),
-    ("mapping", "Сопоставление кодов", "Зіставлення кодів", "Code mapping"),
+    (
+        "mapping",
+        "Сопоставление кодов",
+        "Зіставлення кодів",
+        "Code mapping",
+    ),
     (
         "mapping_intro",
         "Код из файла (артикул или Ид 1С, код поставщика) → артикул позиции на складе. Импорт сначала ищет код здесь, потом позицию с таким же артикулом.",
@@ -74,9 +89,19 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ("sku", "Артикул на складе", "Артикул на складі", "Our SKU"),
     ("save", "Сохранить", "Зберегти", "Save"),
     ("delete", "Удалить", "Видалити", "Delete"),
-    ("no_mapping", "Сопоставлений пока нет.", "Зіставлень поки немає.", "No mappings yet."),
+    (
+        "no_mapping",
+        "Сопоставлений пока нет.",
+        "Зіставлень поки немає.",
+        "No mappings yet.",
+    ),
     ("changed", "Изменятся", "Зміняться", "Will change"),
-    ("created", "Будут созданы", "Буде створено", "Will be created"),
+    (
+        "created",
+        "Будут созданы",
+        "Буде створено",
+        "Will be created",
+    ),
     (
         "unknown",
         "Неизвестные артикулы (не импортируются)",
@@ -108,8 +133,18 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Nothing to apply: the balances match.",
     ),
     ("running", "Импорт идёт…", "Імпорт триває…", "Importing…"),
-    ("done", "Импорт выполнен.", "Імпорт виконано.", "Import done."),
-    ("failed", "Импорт не выполнен", "Імпорт не виконано", "Import failed"),
+    (
+        "done",
+        "Импорт выполнен.",
+        "Імпорт виконано.",
+        "Import done.",
+    ),
+    (
+        "failed",
+        "Импорт не выполнен",
+        "Імпорт не виконано",
+        "Import failed",
+    ),
     (
         "partial",
         "Пакет 1С содержит только изменения.",
@@ -134,7 +169,12 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "Файл завеликий: не більше 20 МБ. Для великих вивантажень використовуйте команду helpdesk stock import.",
         "The file is too large: at most 20 MB. For larger exports use the command helpdesk stock import.",
     ),
-    ("no_file", "Выберите файл.", "Виберіть файл.", "Choose a file."),
+    (
+        "no_file",
+        "Выберите файл.",
+        "Виберіть файл.",
+        "Choose a file.",
+    ),
     (
         "bad_upload",
         "Загрузка не прочитана: отправьте форму ещё раз.",
@@ -419,7 +459,11 @@ async fn upload(state: AppState, s: StaffSession, form: warp::multipart::FormDat
         notes.push(tr(lang, "partial").to_string());
     }
     if parsed.without_quantity > 0 {
-        notes.push(format!("{} {}", parsed.without_quantity, tr(lang, "no_qty")));
+        notes.push(format!(
+            "{} {}",
+            parsed.without_quantity,
+            tr(lang, "no_qty")
+        ));
     }
     let id = state.imports.insert(Job {
         owner: s.staff.login.clone(),
@@ -504,11 +548,7 @@ async fn job_page(state: AppState, s: StaffSession, id: String) -> Response {
         return common::error_page(&s, StatusCode::NOT_FOUND, tr(lang, "gone"));
     };
     let started = st.started.load(Ordering::Relaxed);
-    let result = st
-        .result
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let result = st.result.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let running = started && result.is_none();
     let body = html! {
         h1 { (tr(lang, "title")) }
@@ -576,7 +616,8 @@ async fn apply(
             if let Err(e) = &r {
                 tracing::warn!("stock import failed: {e}");
             }
-            *st.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.map_err(|e| e.to_string()));
+            *st.result.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(r.map_err(|e| e.to_string()));
         });
     }
     redirect(&format!("/stock-import/{id}"))
