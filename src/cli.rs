@@ -142,7 +142,14 @@ pub fn execute(svc: &Service, data_dir: &Path, cmd: Command) -> Result<Vec<Strin
             let d = svc
                 .import_stock(&Actor::Cli, &rows, &options, !dry_run, &mut show)
                 .map_err(|e| e.to_string())?;
-            Ok(stock_import_lines(&d, dry_run, options.create_new, full))
+            Ok(stock_import_lines(
+                &d,
+                &rows,
+                &options.files,
+                dry_run,
+                options.create_new,
+                full,
+            ))
         }
     }
 }
@@ -153,21 +160,22 @@ pub const LIST_LIMIT: usize = 50;
 /// The report of a stock import: the lines of the difference, then the summary (last).
 pub fn stock_import_lines(
     d: &crate::service::ImportDiff,
+    rows: &[crate::import::Balance],
+    files: &[String],
     dry_run: bool,
     create_new: bool,
     full: bool,
 ) -> Vec<String> {
+    use crate::service::ImportLine;
     let mut out = Vec::new();
     let limit = if full { usize::MAX } else { LIST_LIMIT };
-    let mut list = |title: &str,
-                    lines: &[crate::service::ImportLine],
-                    f: &dyn Fn(&crate::service::ImportLine) -> String| {
+    let mut list = |title: &str, lines: &[ImportLine], f: &dyn Fn(&ImportLine) -> String| {
         if lines.is_empty() {
             return;
         }
         out.push(format!("{title} ({}):", lines.len()));
         for l in lines.iter().take(limit) {
-            out.push(format!("  {}  [{}]", f(l), l.source));
+            out.push(format!("  {}  [{}]", f(l), l.source(rows, files)));
         }
         if lines.len() > limit {
             out.push(format!(
@@ -179,18 +187,18 @@ pub fn stock_import_lines(
     list("changed quantities", &d.changed, &|l| {
         format!(
             "{}  {}: {} -> {} ({:+})",
-            l.sku,
-            l.name,
+            l.sku(rows),
+            l.name(rows),
             l.from,
             l.to,
             l.to - l.from
         )
     });
     list("new items created", &d.created, &|l| {
-        format!("{}  {}: {}", l.sku, l.name, l.to)
+        format!("{}  {}: {}", l.sku(rows), l.name(rows), l.to)
     });
     list("unknown SKUs, not imported", &d.unknown, &|l| {
-        format!("{}  {}: {}", l.code, l.name, l.to)
+        format!("{}  {}: {}", l.code(rows), l.name(rows), l.to)
     });
     if !d.unknown.is_empty() && !create_new {
         out.push(

@@ -441,6 +441,7 @@ fn read_stock_files(
         options: helpdesk::service::ImportOptions {
             create_new,
             label: label.chars().take(500).collect(),
+            files: parsed.files,
         },
         dry_run,
         full,

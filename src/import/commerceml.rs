@@ -12,23 +12,24 @@
 //! price-only offer) is left out and counted.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::io::{BufRead, Read};
 use std::rc::Rc;
 
 use quick_xml::events::Event;
 
-use super::{Balance, ImportError, Seen, parse_quantity};
+use super::{Balance, ImportError, check_duplicates, parse_quantity};
 
 const ROOT: &str = "КоммерческаяИнформация";
 
-/// A good of the catalogue.
+/// A good of the catalogue being read.
+#[derive(Default)]
 struct Good {
+    id: String,
     article: String,
     name: String,
 }
 
-/// An offer being read or read.
+/// The offer being read.
 #[derive(Default)]
 struct Offer {
     id: String,
@@ -37,19 +38,37 @@ struct Offer {
     direct: Option<i64>,
     rests: Option<i64>,
     stores: Option<i64>,
-    source: String,
     line: u64,
+}
+
+/// Which part of the files a reading keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pass {
+    /// First pass over every file: the offers (the catalogue is only noticed).
+    Offers,
+    /// Second pass over the files holding a catalogue: articles and names of the goods the
+    /// offers refer to, written straight into their balances (no table of all goods).
+    Catalogue,
 }
 
 /// What the CommerceML files of one import gave, combined at the end.
 #[derive(Default)]
 pub(super) struct Collector {
-    goods: HashMap<String, Good>,
-    offers: Vec<Offer>,
-    offer_ids: Seen,
+    /// Offers as balances: `ext_id` holds the offer's whole `Ид` and `code` its own article
+    /// (maybe empty) until [`Collector::finish`] fills them in.
+    offers: Vec<Balance>,
+    /// Indexes of `offers` sorted by the good's `Ид` (the part before `#`), for the
+    /// catalogue pass.
+    by_good: Vec<u32>,
     partial: bool,
     without_quantity: u64,
     files: u32,
+    catalogues: u32,
+}
+
+fn good_id(b: &Balance) -> &str {
+    let id = b.ext_id.as_deref().unwrap_or("");
+    id.split('#').next().unwrap_or(id)
 }
 
 impl Collector {
@@ -57,45 +76,66 @@ impl Collector {
         self.files > 0
     }
 
-    /// The balances of the offers, articles and names filled in from the catalogue.
+    /// After the offers pass: refuses duplicate offers and prepares the catalogue pass.
+    pub(super) fn prepare(&mut self, files: &[String]) -> Result<(), ImportError> {
+        check_duplicates(&self.offers, files, "Предложение Ид", |b| {
+            b.ext_id.as_deref().unwrap_or("")
+        })?;
+        let offers = &self.offers;
+        self.by_good = (0..offers.len() as u32)
+            .filter(|&i| {
+                let b = &offers[i as usize];
+                b.code.is_empty() || b.name.is_empty()
+            })
+            .collect();
+        self.by_good.sort_unstable_by(|&a, &b| {
+            good_id(&offers[a as usize]).cmp(good_id(&offers[b as usize]))
+        });
+        Ok(())
+    }
+
+    /// Fills in the article and name of the offers of a good from the catalogue.
+    fn good(&mut self, g: Good) {
+        let offers = &mut self.offers;
+        let start = self
+            .by_good
+            .partition_point(|&i| good_id(&offers[i as usize]) < g.id.as_str());
+        for &i in &self.by_good[start..] {
+            let b = &mut offers[i as usize];
+            if good_id(b) != g.id {
+                break;
+            }
+            if b.code.is_empty() {
+                b.code = g.article.as_str().into();
+            }
+            if b.name.is_empty() {
+                b.name = g.name.as_str().into();
+            }
+        }
+    }
+
+    /// The balances of the offers: the code is the article, else the offer's `Ид`.
     pub(super) fn finish(mut self) -> Result<(Vec<Balance>, bool, u64), ImportError> {
         if self.offers.is_empty() && self.without_quantity == 0 {
-            let msg = if self.goods.is_empty() {
+            let msg = if self.catalogues == 0 {
                 "no offers found (ПакетПредложений/Предложения/Предложение): give 1C's offers.xml"
             } else {
                 "the catalogue (import.xml) has no balances: give offers.xml with it"
             };
             return Err(ImportError::new("CommerceML", None, msg));
         }
-        let mut out = Vec::with_capacity(self.offers.len());
-        for o in self.offers.drain(..) {
-            let good_id = o.id.split('#').next().unwrap_or(&o.id);
-            let good = self.goods.get(good_id);
-            let article = if o.article.is_empty() {
-                good.map(|g| g.article.clone()).unwrap_or_default()
+        for b in &mut self.offers {
+            let id = b.ext_id.take().unwrap_or_default();
+            if b.code.is_empty() {
+                b.code = id;
             } else {
-                o.article
-            };
-            let name = if o.name.is_empty() {
-                good.map(|g| g.name.clone()).unwrap_or_default()
-            } else {
-                o.name
-            };
-            let quantity = o.direct.or(o.rests).or(o.stores).unwrap_or(0);
-            let (code, ext_id) = if article.is_empty() {
-                (o.id, None)
-            } else {
-                (article, Some(good_id.to_string()))
-            };
-            out.push(Balance {
-                code,
-                ext_id,
-                name,
-                quantity,
-                source: o.source,
-            });
+                b.ext_id = Some(match id.find('#') {
+                    Some(at) => id[..at].into(),
+                    None => id,
+                });
+            }
         }
-        Ok((out, self.partial, self.without_quantity))
+        Ok((self.offers, self.partial, self.without_quantity))
     }
 }
 
@@ -197,14 +237,19 @@ fn declared_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     encoding_rs::Encoding::for_label(value.trim().as_bytes())
 }
 
-/// Reads one CommerceML file into `c`; returns its description (`CommerceML 2.05, offers`).
+/// Reads one CommerceML file into `c`, keeping what `pass` asks for; returns its description
+/// (`CommerceML 2.05 (offers)`) and whether it holds a catalogue.
 pub(super) fn read(
     file: &str,
+    index: u16,
     mut input: Box<dyn BufRead + '_>,
     c: &mut Collector,
+    pass: Pass,
     progress: &mut dyn FnMut(u64),
-) -> Result<String, ImportError> {
-    c.files += 1;
+) -> Result<(String, bool), ImportError> {
+    if pass == Pass::Offers {
+        c.files += 1;
+    }
     let head = input
         .fill_buf()
         .map_err(|e| ImportError::new(file, None, format!("cannot read: {e}")))?;
@@ -246,7 +291,7 @@ pub(super) fn read(
     let mut version = String::new();
     let mut sections: Vec<&str> = Vec::new();
     let mut offer: Option<(usize, Offer)> = None;
-    let mut good: Option<(String, Good)> = None;
+    let mut good: Option<Good> = None;
     let mut reported = 0u64;
     let err = |line: u64, msg: String| ImportError::new(file, Some(line), msg);
     loop {
@@ -304,24 +349,17 @@ pub(super) fn read(
                         }
                     }
                     ("Каталог", _) => sections.push("catalogue"),
-                    ("Предложение", "Предложения") if !empty => {
+                    ("Предложение", "Предложения") if !empty && pass == Pass::Offers => {
                         offer = Some((
                             stack.len() + 1,
                             Offer {
-                                source: format!("{file} line {line}"),
                                 line,
                                 ..Offer::default()
                             },
                         ))
                     }
-                    ("Товар", "Товары") if !empty => {
-                        good = Some((
-                            String::new(),
-                            Good {
-                                article: String::new(),
-                                name: String::new(),
-                            },
-                        ))
+                    ("Товар", "Товары") if !empty && pass == Pass::Catalogue => {
+                        good = Some(Good::default())
                     }
                     ("Склад", "Предложение") => {
                         if let (Some((_, o)), Some(q)) =
@@ -388,31 +426,29 @@ pub(super) fn read(
                         ("Предложение", "Предложения") => {
                             let (_, o) = offer.take().expect("offer open");
                             if o.id.is_empty() {
-                                return Err(ImportError {
-                                    file: file.to_string(),
-                                    line: None,
-                                    message: format!("{}: Предложение without Ид", o.source),
-                                });
+                                return Err(err(o.line, "Предложение without Ид".into()));
                             }
-                            c.offer_ids.check(file, o.line, "Предложение Ид", &o.id)?;
-                            if o.direct.is_none() && o.rests.is_none() && o.stores.is_none() {
-                                c.without_quantity += 1;
-                            } else {
-                                c.offers.push(o);
+                            match o.direct.or(o.rests).or(o.stores) {
+                                None => c.without_quantity += 1,
+                                Some(quantity) => c.offers.push(Balance {
+                                    code: o.article.into(),
+                                    ext_id: Some(o.id.into()),
+                                    name: o.name.into(),
+                                    quantity,
+                                    file: index,
+                                    line: u32::try_from(o.line).unwrap_or(u32::MAX),
+                                }),
                             }
                         }
                         _ => {}
                     }
-                } else if let Some((id, g)) = good.as_mut() {
+                } else if let Some(g) = good.as_mut() {
                     match (name.as_str(), parent) {
-                        ("Ид", "Товар") => *id = value.to_string(),
+                        ("Ид", "Товар") => g.id = value.to_string(),
                         ("Артикул", "Товар") => g.article = value.to_string(),
                         ("Наименование", "Товар") => g.name = value.to_string(),
                         ("Товар", "Товары") => {
-                            let (id, g) = good.take().expect("good open");
-                            if !id.is_empty() {
-                                c.goods.insert(id, g);
-                            }
+                            c.good(good.take().expect("good open"));
                         }
                         _ => {}
                     }
@@ -433,9 +469,7 @@ pub(super) fn read(
                 }
                 if version.is_empty() && sections.is_empty() && stack.is_empty() {
                     // An empty document (only a declaration) is no CommerceML either.
-                    if c.offers.is_empty() && c.goods.is_empty() {
-                        return Err(err(line, "no XML elements found".into()));
-                    }
+                    return Err(err(line, "no XML elements found".into()));
                 }
                 break;
             }
@@ -454,5 +488,12 @@ pub(super) fn read(
     } else {
         format!(" {version}")
     };
-    Ok(format!("CommerceML{v} ({})", sections.join(", ")))
+    let catalogue = sections.contains(&"catalogue");
+    if catalogue && pass == Pass::Offers {
+        c.catalogues += 1;
+    }
+    Ok((
+        format!("CommerceML{v} ({})", sections.join(", ")),
+        catalogue,
+    ))
 }

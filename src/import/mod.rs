@@ -25,17 +25,28 @@ pub const MAX_QUANTITY: i64 = crate::domain::stock::MAX_MOVE;
 pub struct Balance {
     /// The code the file gives: the SKU / article column, or 1C's `Артикул` (its `Ид` when
     /// the good has no article).
-    pub code: String,
+    pub code: Box<str>,
     /// 1C's `Ид` of the good (the part before `#` for a characteristic), when the code is the
     /// article; the mapping table may key on either.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ext_id: Option<String>,
+    pub ext_id: Option<Box<str>>,
     /// The name the file gives (may be empty).
-    pub name: String,
+    pub name: Box<str>,
     /// The balance: a whole number from 0 to [`MAX_QUANTITY`].
     pub quantity: i64,
+    /// Where it was read: the index of the file in [`Parsed::files`], and the line.
+    pub file: u16,
+    pub line: u32,
+}
+
+impl Balance {
     /// Where it was read, e.g. `offers.xml line 12`.
-    pub source: String,
+    pub fn source(&self, files: &[String]) -> String {
+        let f = files
+            .get(usize::from(self.file))
+            .map_or("?", String::as_str);
+        format!("{f} line {}", self.line)
+    }
 }
 
 /// What a set of files gave.
@@ -48,6 +59,8 @@ pub struct Parsed {
     pub without_quantity: u64,
     /// Detected format of each file, e.g. `offers.xml: CommerceML 2.05`.
     pub formats: Vec<String>,
+    /// The files' names, as [`Balance::file`] indexes them.
+    pub files: Vec<String>,
 }
 
 /// Why a file cannot be imported: names the file, the line when known, and the field.
@@ -154,12 +167,18 @@ pub fn parse(sources: &[Source<'_>], progress: Progress<'_>) -> Result<Parsed, I
     if sources.is_empty() {
         return Err(ImportError::new("", None, "no file given"));
     }
+    if sources.len() > usize::from(u16::MAX) {
+        return Err(ImportError::new("", None, "too many files"));
+    }
     let total: u64 = sources.iter().map(Source::len).sum();
     let mut done_before = 0u64;
     let mut out = Parsed::default();
     let mut cml = commerceml::Collector::default();
-    for src in sources {
+    let mut catalogues: Vec<u16> = Vec::new();
+    for (index, src) in sources.iter().enumerate() {
         let name = src.name();
+        let index = index as u16;
+        out.files.push(name.clone());
         let mut reader = src.open()?;
         let head = reader
             .fill_buf()
@@ -169,8 +188,17 @@ pub fn parse(sources: &[Source<'_>], progress: Progress<'_>) -> Result<Parsed, I
         match kind {
             Kind::Xml => {
                 let base = done_before;
-                let format =
-                    commerceml::read(&name, reader, &mut cml, &mut |n| progress(base + n, total))?;
+                let (format, catalogue) = commerceml::read(
+                    &name,
+                    index,
+                    reader,
+                    &mut cml,
+                    commerceml::Pass::Offers,
+                    &mut |n| progress(base + n, total),
+                )?;
+                if catalogue {
+                    catalogues.push(index);
+                }
                 out.formats.push(format!("{name}: {format}"));
             }
             Kind::Xlsx => {
@@ -178,7 +206,9 @@ pub fn parse(sources: &[Source<'_>], progress: Progress<'_>) -> Result<Parsed, I
                 reader
                     .read_to_end(&mut bytes)
                     .map_err(|e| ImportError::new(&name, None, format!("cannot read: {e}")))?;
-                out.balances.extend(table::read_xlsx(&name, bytes)?);
+                let rows = table::read_xlsx(&name, index, bytes)?;
+                check_duplicates(&rows, &out.files, "SKU", |b| &b.code)?;
+                out.balances.extend(rows);
                 out.formats.push(format!("{name}: XLSX"));
             }
             Kind::Csv => {
@@ -186,7 +216,8 @@ pub fn parse(sources: &[Source<'_>], progress: Progress<'_>) -> Result<Parsed, I
                 reader
                     .read_to_end(&mut bytes)
                     .map_err(|e| ImportError::new(&name, None, format!("cannot read: {e}")))?;
-                let (rows, what) = table::read_csv(&name, &bytes)?;
+                let (rows, what) = table::read_csv(&name, index, &bytes)?;
+                check_duplicates(&rows, &out.files, "SKU", |b| &b.code)?;
                 out.balances.extend(rows);
                 out.formats.push(format!("{name}: {what}"));
             }
@@ -195,6 +226,20 @@ pub fn parse(sources: &[Source<'_>], progress: Progress<'_>) -> Result<Parsed, I
         progress(done_before, total);
     }
     if cml.seen_xml() {
+        // The catalogue pass: articles and names for the offers that lack them.
+        cml.prepare(&out.files)?;
+        for &i in &catalogues {
+            let src = &sources[usize::from(i)];
+            let name = &out.files[usize::from(i)];
+            commerceml::read(
+                name,
+                i,
+                src.open()?,
+                &mut cml,
+                commerceml::Pass::Catalogue,
+                &mut |_| {},
+            )?;
+        }
         let (balances, partial, without) = cml.finish()?;
         out.balances.extend(balances);
         out.partial = partial;
@@ -262,21 +307,47 @@ pub fn parse_quantity(raw: &str) -> Result<i64, String> {
     Ok(v)
 }
 
-/// Remembers where each code was first seen, to name both lines of a duplicate.
-#[derive(Default)]
-struct Seen(std::collections::HashMap<String, String>);
-
-impl Seen {
-    fn check(&mut self, file: &str, line: u64, what: &str, code: &str) -> Result<(), ImportError> {
-        if let Some(first) = self.0.get(code) {
-            return Err(ImportError::new(
-                file,
-                Some(line),
-                format!("{what} '{code}' appears twice (first at {first}); each may appear once"),
-            ));
+/// Refuses a code that appears twice among `rows`, naming both lines (the earliest pair by
+/// the later line). Sorts indexes rather than keeping a set of copies: no memory per row
+/// beyond four bytes.
+fn check_duplicates(
+    rows: &[Balance],
+    files: &[String],
+    what: &str,
+    key: impl Fn(&Balance) -> &str,
+) -> Result<(), ImportError> {
+    let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
+    idx.sort_unstable_by(|&a, &b| {
+        let (a, b) = (&rows[a as usize], &rows[b as usize]);
+        key(a)
+            .cmp(key(b))
+            .then((a.file, a.line).cmp(&(b.file, b.line)))
+    });
+    let dup = idx
+        .windows(2)
+        .map(|w| (&rows[w[0] as usize], &rows[w[1] as usize]))
+        .filter(|(a, b)| key(a) == key(b))
+        .min_by_key(|(_, b)| (b.file, b.line));
+    match dup {
+        None => Ok(()),
+        Some((first, again)) => {
+            let name = files
+                .get(usize::from(again.file))
+                .map_or("?", String::as_str);
+            let at = if first.file == again.file {
+                format!("line {}", first.line)
+            } else {
+                first.source(files)
+            };
+            Err(ImportError::new(
+                name,
+                Some(u64::from(again.line)),
+                format!(
+                    "{what} '{}' appears twice (first at {at}); each may appear once",
+                    key(again)
+                ),
+            ))
         }
-        self.0.insert(code.to_string(), format!("line {line}"));
-        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@
 //! Column names are recognised in Russian, Ukrainian and English, case, spaces and punctuation
 //! ignored: see [`CODE_HEADERS`], [`NAME_HEADERS`], [`QTY_HEADERS`].
 
-use super::{Balance, ImportError, Seen, parse_quantity};
+use super::{Balance, ImportError, parse_quantity};
 
 /// Rows searched for the header.
 const HEADER_SEARCH: usize = 20;
@@ -105,12 +105,12 @@ fn is_total(name: &str) -> bool {
 /// Turns rows (line number, cells) into balances.
 fn balances(
     file: &str,
+    index: u16,
     rows: impl Iterator<Item = Result<(u64, Vec<String>), ImportError>>,
 ) -> Result<Vec<Balance>, ImportError> {
     let mut cols: Option<Columns> = None;
     let mut searched = 0;
     let mut out = Vec::new();
-    let mut seen = Seen::default();
     for row in rows {
         let (line, cells) = row?;
         if cells.iter().all(|c| c.trim().is_empty()) {
@@ -147,13 +147,13 @@ fn balances(
                 format!("column '{}': {m}", c.headers[c.qty]),
             )
         })?;
-        seen.check(file, line, "SKU", code)?;
         out.push(Balance {
-            code: code.to_string(),
+            code: code.into(),
             ext_id: None,
-            name: name.to_string(),
+            name: name.into(),
             quantity,
-            source: format!("{file} line {line}"),
+            file: index,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
         });
     }
     if cols.is_none() {
@@ -214,7 +214,11 @@ fn delimiter(text: &str) -> u8 {
 }
 
 /// Reads a CSV file; returns its balances and a description (`CSV, Windows-1251, ';'`).
-pub(super) fn read_csv(file: &str, bytes: &[u8]) -> Result<(Vec<Balance>, String), ImportError> {
+pub(super) fn read_csv(
+    file: &str,
+    index: u16,
+    bytes: &[u8],
+) -> Result<(Vec<Balance>, String), ImportError> {
     let (text, enc) = decode(bytes);
     let delim = delimiter(&text);
     let mut rdr = csv::ReaderBuilder::new()
@@ -230,7 +234,7 @@ pub(super) fn read_csv(file: &str, bytes: &[u8]) -> Result<(Vec<Balance>, String
         let line = r.position().map(|p| p.line()).unwrap_or(0);
         Ok((line, r.iter().map(str::to_string).collect()))
     });
-    let out = balances(file, rows)?;
+    let out = balances(file, index, rows)?;
     let d = match delim {
         b'\t' => "tab".to_string(),
         d => format!("'{}'", d as char),
@@ -239,7 +243,11 @@ pub(super) fn read_csv(file: &str, bytes: &[u8]) -> Result<(Vec<Balance>, String
 }
 
 /// Reads the first sheet of an XLSX workbook.
-pub(super) fn read_xlsx(file: &str, bytes: Vec<u8>) -> Result<Vec<Balance>, ImportError> {
+pub(super) fn read_xlsx(
+    file: &str,
+    index: u16,
+    bytes: Vec<u8>,
+) -> Result<Vec<Balance>, ImportError> {
     use calamine::{Data, Reader};
     let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| ImportError::new(file, None, format!("not a readable XLSX workbook: {e}")))?;
@@ -264,5 +272,5 @@ pub(super) fn read_xlsx(file: &str, bytes: Vec<u8>) -> Result<Vec<Balance>, Impo
         cells.extend(r.iter().map(text));
         Ok((first + i as u64 + 1, cells))
     });
-    balances(file, rows)
+    balances(file, index, rows)
 }

@@ -90,14 +90,7 @@ fn commerceml_offers_with_catalogue_in_either_order() {
         let got: Vec<_> = p
             .balances
             .iter()
-            .map(|b| {
-                (
-                    b.code.as_str(),
-                    b.ext_id.as_deref(),
-                    b.name.as_str(),
-                    b.quantity,
-                )
-            })
+            .map(|b| (&*b.code, b.ext_id.as_deref(), &*b.name, b.quantity))
             .collect();
         assert_eq!(
             got,
@@ -109,7 +102,7 @@ fn commerceml_offers_with_catalogue_in_either_order() {
         );
         assert_eq!(p.without_quantity, 1);
         assert!(!p.partial);
-        assert_eq!(p.balances[0].source, "offers.xml line 6");
+        assert_eq!(p.balances[0].source(&p.files), "offers.xml line 6");
     }
 }
 
@@ -124,8 +117,8 @@ fn commerceml_3_namespace_partial_and_windows_1251() {
     assert!(!bad);
     let p = parse_bytes(&[("offers.xml", &bytes)]).unwrap();
     assert!(p.partial);
-    assert_eq!(p.balances[0].code, "Б-1");
-    assert_eq!(p.balances[0].name, "Бумага");
+    assert_eq!(&*p.balances[0].code, "Б-1");
+    assert_eq!(&*p.balances[0].name, "Бумага");
     assert_eq!(p.balances[0].quantity, 3);
     assert!(p.formats[0].contains("3.1"), "{:?}", p.formats);
 }
@@ -174,7 +167,7 @@ fn csv_delimiters_encodings_and_headers() {
     let utf8 = "Остатки на 01.03.2026\n\nАртикул;Наименование;Остаток\nCE285A;Картридж HP 85A;7\n;Итого;7\n";
     let p = parse_bytes(&[("a.csv", utf8.as_bytes())]).unwrap();
     assert_eq!(p.balances.len(), 1);
-    assert_eq!(p.balances[0].source, "a.csv line 4");
+    assert_eq!(p.balances[0].source(&p.files), "a.csv line 4");
     assert!(
         p.formats[0].contains("UTF-8, delimiter ';'"),
         "{:?}",
@@ -183,12 +176,12 @@ fn csv_delimiters_encodings_and_headers() {
 
     let (cp, _, _) = encoding_rs::WINDOWS_1251.encode(utf8);
     let p = parse_bytes(&[("a.csv", &cp)]).unwrap();
-    assert_eq!(p.balances[0].name, "Картридж HP 85A");
+    assert_eq!(&*p.balances[0].name, "Картридж HP 85A");
     assert!(p.formats[0].contains("Windows-1251"), "{:?}", p.formats);
 
     let bom = "\u{feff}SKU,Name,Qty\n\"A,1\",\"x, y\",\"1,000\"\n";
     let p = parse_bytes(&[("b.csv", bom.as_bytes())]).unwrap();
-    assert_eq!(p.balances[0].code, "A,1");
+    assert_eq!(&*p.balances[0].code, "A,1");
     assert_eq!(p.balances[0].quantity, 1);
     assert!(p.formats[0].contains("BOM"));
 

@@ -29,20 +29,50 @@ pub struct ImportOptions {
     pub create_new: bool,
     /// What is imported (file names), noted on every movement and in the audit log.
     pub label: String,
+    /// The files' names, as [`Balance::file`] indexes them (for messages).
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
-/// One line of the difference.
+/// One line of the difference: which balance, and the item's quantity before and after.
+/// Kept small (the file's code, name and place are read from the balance itself): a dry run
+/// of 100,000 unknown codes must not copy them all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportLine {
-    /// Our SKU (for an unknown balance: the code it would get).
-    pub sku: String,
-    /// The code the file gave.
-    pub code: String,
-    pub name: String,
+    /// Index of the balance in the imported rows.
+    pub row: u32,
+    /// Our SKU when it is not the balance's code (found through the mapping table).
+    pub sku: Option<Box<str>>,
+    /// The stock item's name, when the item exists.
+    pub name: Option<Box<str>>,
     pub from: i64,
     pub to: i64,
-    /// Where in the file, e.g. `offers.xml line 12`.
-    pub source: String,
+}
+
+impl ImportLine {
+    /// Our SKU (for an unknown balance: the SKU it would get).
+    pub fn sku<'a>(&'a self, rows: &'a [Balance]) -> &'a str {
+        self.sku
+            .as_deref()
+            .unwrap_or_else(|| rows[self.row as usize].code.trim())
+    }
+
+    /// The item's name, else the file's.
+    pub fn name<'a>(&'a self, rows: &'a [Balance]) -> &'a str {
+        self.name
+            .as_deref()
+            .unwrap_or(&rows[self.row as usize].name)
+    }
+
+    /// The code the file gave.
+    pub fn code<'a>(&self, rows: &'a [Balance]) -> &'a str {
+        rows[self.row as usize].code.trim()
+    }
+
+    /// Where in the files, e.g. `offers.xml line 12`.
+    pub fn source(&self, rows: &[Balance], files: &[String]) -> String {
+        rows[self.row as usize].source(files)
+    }
 }
 
 /// What an import changes (dry run) or changed.
@@ -75,19 +105,28 @@ fn invalid(field: &'static str, msg: String) -> ServiceError {
 
 /// Computes the difference on any transaction.
 fn diff(tx: &impl Reads, rows: &[Balance], opts: &ImportOptions) -> Result<ImportDiff> {
+    let files = &opts.files;
     let mut out = ImportDiff::default();
-    let mut target: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    if rows.len() > u32::MAX as usize {
+        return Err(invalid("file", "too many balances".into()));
+    }
+    // SKUs found through the mapping table, by row; the others are the rows' codes.
+    let mut mapped_rows: HashMap<u32, Box<str>> = HashMap::new();
     let mut matched_existing = 0u64;
     for (i, b) in rows.iter().enumerate() {
         if b.code.trim().is_empty() {
-            return Err(invalid("code", format!("{}: the code is empty", b.source)));
+            return Err(invalid(
+                "code",
+                format!("{}: the code is empty", b.source(files)),
+            ));
         }
         if !(0..=MAX_QUANTITY).contains(&b.quantity) {
             return Err(invalid(
                 "quantity",
                 format!(
                     "{}: {} is not from 0 to {MAX_QUANTITY}",
-                    b.source, b.quantity
+                    b.source(files),
+                    b.quantity
                 ),
             ));
         }
@@ -99,41 +138,21 @@ fn diff(tx: &impl Reads, rows: &[Balance], opts: &ImportOptions) -> Result<Impor
                 None => None,
             },
         };
-        let sku = mapped.clone().unwrap_or_else(|| code.to_string());
-        if let Some(&first) = target.get(&sku) {
-            return Err(invalid(
-                "sku",
-                format!(
-                    "{} and {} both give the balance of stock item '{sku}'{}; each item may \
-                     appear once",
-                    rows[first].source,
-                    b.source,
-                    if mapped.is_some() {
-                        " (through the mapping table)"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        target.insert(sku.clone(), i);
-        let item = tx.stock_item(&sku)?;
+        let mapped: Option<Box<str>> = mapped.filter(|m| m != code).map(Into::into);
+        let sku: &str = mapped.as_deref().unwrap_or(code);
+        let item = tx.stock_item(sku)?;
         let line = |from: i64| ImportLine {
-            sku: sku.clone(),
-            code: code.to_string(),
-            name: item
-                .as_ref()
-                .map(|it| it.name.clone())
-                .unwrap_or_else(|| b.name.clone()),
+            row: i as u32,
+            sku: mapped.clone(),
+            name: item.as_ref().map(|it| it.name.as_str().into()),
             from,
             to: b.quantity,
-            source: b.source.clone(),
         };
         match &item {
             Some(it) => {
                 matched_existing += 1;
                 movement_delta(MoveReason::Import, it.quantity, b.quantity, "")
-                    .map_err(|e| invalid("quantity", format!("{}: {e}", b.source)))?;
+                    .map_err(|e| invalid("quantity", format!("{}: {e}", b.source(files))))?;
                 if it.quantity == b.quantity {
                     out.unchanged += 1;
                 } else {
@@ -141,23 +160,70 @@ fn diff(tx: &impl Reads, rows: &[Balance], opts: &ImportOptions) -> Result<Impor
                 }
             }
             None if opts.create_new => {
-                validate::sku(&sku)
-                    .map_err(|e| invalid("sku", format!("{}: the new item's {e}", b.source)))?;
+                validate::sku(sku).map_err(|e| {
+                    invalid("sku", format!("{}: the new item's {e}", b.source(files)))
+                })?;
                 out.created.push(line(0));
             }
-            None => out.unknown.push(line(0)),
+            None => out.unknown.push(ImportLine {
+                name: None,
+                ..line(0)
+            }),
+        }
+        if let Some(m) = mapped {
+            mapped_rows.insert(i as u32, m);
         }
     }
+    duplicate_items(rows, files, &mapped_rows)?;
     out.untouched = tx
         .count_table("stock_items")?
         .saturating_sub(matched_existing);
     Ok(out)
 }
 
+/// Refuses two rows giving the balance of one item (the same code twice across files, or two
+/// codes mapped to one SKU), naming both. Sorts row indexes: four bytes per row.
+fn duplicate_items(
+    rows: &[Balance],
+    files: &[String],
+    mapped: &HashMap<u32, Box<str>>,
+) -> Result<()> {
+    let sku = |i: u32| -> &str {
+        mapped
+            .get(&i)
+            .map(|m| &**m)
+            .unwrap_or_else(|| rows[i as usize].code.trim())
+    };
+    let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
+    idx.sort_unstable_by(|&a, &b| sku(a).cmp(sku(b)).then(a.cmp(&b)));
+    let dup = idx
+        .windows(2)
+        .filter(|w| sku(w[0]) == sku(w[1]))
+        .min_by_key(|w| w[1]);
+    if let Some(w) = dup {
+        let through = if mapped.contains_key(&w[0]) || mapped.contains_key(&w[1]) {
+            " (through the mapping table)"
+        } else {
+            ""
+        };
+        return Err(invalid(
+            "sku",
+            format!(
+                "{} and {} both give the balance of stock item '{}'{through}; each item may \
+                 appear once",
+                rows[w[0] as usize].source(files),
+                rows[w[1] as usize].source(files),
+                sku(w[1])
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The name a created item gets: the file's, cut to 200 characters, else the SKU.
-fn new_item_name(l: &ImportLine) -> String {
-    let n: String = l.name.trim().chars().take(200).collect();
-    if n.is_empty() { l.sku.clone() } else { n }
+fn new_item_name(b: &Balance, sku: &str) -> String {
+    let n: String = b.name.trim().chars().take(200).collect();
+    if n.is_empty() { sku.to_string() } else { n }
 }
 
 impl Service {
@@ -198,11 +264,12 @@ impl Service {
             .map(|l| (l, false))
             .chain(d.created.iter().map(|l| (l, true)))
         {
-            let mut item = match tx.stock_item(&l.sku)? {
+            let sku = l.sku(rows);
+            let mut item = match tx.stock_item(sku)? {
                 Some(it) if !new => it,
                 _ => StockItem {
-                    sku: l.sku.clone(),
-                    name: new_item_name(l),
+                    sku: sku.to_string(),
+                    name: new_item_name(&rows[l.row as usize], sku),
                     kind: StockKind::Other,
                     printers: vec![],
                     quantity: 0,
@@ -337,13 +404,14 @@ mod tests {
     use super::*;
     use crate::service::testing::service;
 
-    fn bal(code: &str, q: i64, line: u64) -> Balance {
+    fn bal(code: &str, q: i64, line: u32) -> Balance {
         Balance {
             code: code.into(),
             ext_id: None,
-            name: format!("name of {code}"),
+            name: format!("name of {code}").into(),
             quantity: q,
-            source: format!("f.csv line {line}"),
+            file: 0,
+            line,
         }
     }
 
@@ -366,7 +434,10 @@ mod tests {
             bal("1C-0001", 40, 3),
             bal("NEW-1", 3, 4),
         ];
-        let opts = ImportOptions::default();
+        let opts = ImportOptions {
+            files: vec!["f.csv".into()],
+            ..ImportOptions::default()
+        };
         let moves_before = t.svc.read().unwrap().count_table("stock_moves").unwrap();
 
         let dry = t
@@ -376,7 +447,7 @@ mod tests {
         assert!(!dry.applied);
         assert_eq!(dry.changed.len(), 2);
         assert_eq!(dry.unknown.len(), 1);
-        assert_eq!(dry.unknown[0].sku, "NEW-1");
+        assert_eq!(dry.unknown[0].sku(&rows), "NEW-1");
         assert_eq!(
             t.svc.read().unwrap().count_table("stock_moves").unwrap(),
             moves_before
@@ -410,6 +481,7 @@ mod tests {
         let create = ImportOptions {
             create_new: true,
             label: "f.csv".into(),
+            files: vec!["f.csv".into()],
         };
         let c = t
             .svc
@@ -431,7 +503,16 @@ mod tests {
         let rows = vec![bal("A", 1, 2), bal("X", 2, 5)];
         let e = t
             .svc
-            .import_stock(&cli, &rows, &ImportOptions::default(), true, &mut |_, _| {})
+            .import_stock(
+                &cli,
+                &rows,
+                &ImportOptions {
+                    files: vec!["f.csv".into()],
+                    ..ImportOptions::default()
+                },
+                true,
+                &mut |_, _| {},
+            )
             .unwrap_err();
         assert!(
             e.to_string()

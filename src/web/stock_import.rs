@@ -37,7 +37,7 @@ const SHOWN: usize = 500;
 /// How long a parsed upload waits to be applied.
 const KEEP: Duration = Duration::from_secs(3600);
 /// Uploads kept at once (the oldest goes first).
-const MAX_PENDING: usize = 16;
+const MAX_PENDING: usize = 8;
 
 /// (key, ru, uk, en)
 const TEXTS: &[(&str, &str, &str, &str)] = &[
@@ -442,7 +442,11 @@ async fn upload(state: AppState, s: StaffSession, form: warp::multipart::FormDat
             .chars()
             .take(500)
             .collect();
-        let options = ImportOptions { create_new, label };
+        let options = ImportOptions {
+            create_new,
+            label,
+            files: parsed.files.clone(),
+        };
         let diff = svc
             .import_stock(&who, &parsed.balances, &options, false, &mut |_, _| {})
             .map_err(|e| e.to_string())?;
@@ -486,7 +490,21 @@ async fn upload_refused(state: AppState, s: StaffSession, length: Option<u64>) -
     upload_page(state, s, Some(tr(lang, key).to_string()), code).await
 }
 
-fn lines_table(lang: Language, title: &str, lines: &[ImportLine], with_from: bool) -> Markup {
+/// What the difference pages show: the lines refer to the parsed rows.
+struct DiffView<'a> {
+    diff: &'a ImportDiff,
+    rows: &'a [Balance],
+    files: &'a [String],
+}
+
+fn lines_table(
+    lang: Language,
+    v: &DiffView<'_>,
+    title: &str,
+    lines: &[ImportLine],
+    with_from: bool,
+) -> Markup {
+    let (rows, files) = (v.rows, v.files);
     html! {
         @if !lines.is_empty() {
             h2 { (title) " (" (lines.len()) ")" }
@@ -499,11 +517,11 @@ fn lines_table(lang: Language, title: &str, lines: &[ImportLine], with_from: boo
                 tbody {
                     @for l in lines.iter().take(SHOWN) {
                         tr {
-                            td { @if with_from { a href={ "/stock/" (seg_encode(&l.sku)) } { (l.sku) } } @else { (l.code) } }
-                            td { (l.name) }
+                            td { @if with_from { a href={ "/stock/" (seg_encode(l.sku(rows))) } { (l.sku(rows)) } } @else { (l.code(rows)) } }
+                            td { (l.name(rows)) }
                             @if with_from { td { (l.from) } }
                             td { (l.to) }
-                            td.muted { (l.source) }
+                            td.muted { (l.source(rows, files)) }
                         }
                     }
                 }
@@ -513,7 +531,8 @@ fn lines_table(lang: Language, title: &str, lines: &[ImportLine], with_from: boo
     }
 }
 
-fn diff_view(lang: Language, d: &ImportDiff) -> Markup {
+fn diff_view(lang: Language, v: &DiffView<'_>) -> Markup {
+    let d = v.diff;
     html! {
         div.card #diff {
             p #summary {
@@ -523,9 +542,9 @@ fn diff_view(lang: Language, d: &ImportDiff) -> Markup {
                 (tr(lang, "unchanged")) ": " (d.unchanged) " · "
                 (tr(lang, "untouched")) ": " (d.untouched)
             }
-            (lines_table(lang, tr(lang, "changed"), &d.changed, true))
-            (lines_table(lang, tr(lang, "created"), &d.created, false))
-            (lines_table(lang, tr(lang, "unknown"), &d.unknown, false))
+            (lines_table(lang, v, tr(lang, "changed"), &d.changed, true))
+            (lines_table(lang, v, tr(lang, "created"), &d.created, false))
+            (lines_table(lang, v, tr(lang, "unknown"), &d.unknown, false))
             @if !d.unknown.is_empty() { p.muted { (tr(lang, "unknown_hint")) } }
         }
     }
@@ -541,10 +560,11 @@ async fn job_page(state: AppState, s: StaffSession, id: String) -> Response {
             j.diff.clone(),
             j.notes.clone(),
             j.state.clone(),
-            j.options.create_new,
+            j.rows.clone(),
+            j.options.files.clone(),
         )
     });
-    let Some((diff, notes, st, _)) = view else {
+    let Some((diff, notes, st, rows, files)) = view else {
         return common::error_page(&s, StatusCode::NOT_FOUND, tr(lang, "gone"));
     };
     let started = st.started.load(Ordering::Relaxed);
@@ -557,7 +577,7 @@ async fn job_page(state: AppState, s: StaffSession, id: String) -> Response {
         @match (&result, running) {
             (Some(Ok(done)), _) => {
                 p.notice #notice role="status" { (tr(lang, "done")) }
-                (diff_view(lang, done))
+                (diff_view(lang, &DiffView { diff: done, rows: &rows, files: &files }))
             }
             (Some(Err(e)), _) => {
                 p.error #import-error role="alert" { (tr(lang, "failed")) ": " (e) }
@@ -569,7 +589,7 @@ async fn job_page(state: AppState, s: StaffSession, id: String) -> Response {
                 }
             }
             (None, false) => {
-                (diff_view(lang, &diff))
+                (diff_view(lang, &DiffView { diff: &diff, rows: &rows, files: &files }))
                 @if diff.is_empty() {
                     p.notice #notice role="status" { (tr(lang, "nothing")) }
                 } @else {
