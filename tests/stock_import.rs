@@ -530,8 +530,10 @@ fn sign_in(server: &Server, login: &str) -> Browser {
     b
 }
 
-/// Presses "apply" on a difference page and waits for the result page.
-fn apply(b: &mut Browser, job: &str) -> String {
+/// Presses "apply" on a difference page and waits for the result page; also says whether a
+/// progress page was seen on the way.
+fn apply_watching(b: &mut Browser, job: &str) -> (String, bool) {
+    let mut seen = false;
     let token = b.csrf(job);
     let r = b.post(&format!("{job}/apply"), &[("csrf", &token)]);
     assert_eq!(r.status, 303, "{}", r.body);
@@ -541,12 +543,17 @@ fn apply(b: &mut Browser, job: &str) -> String {
         assert_eq!(p.status, 200);
         if !p.body.contains("id=\"progress\"") {
             assert!(!p.refresh);
-            return p.body;
+            return (p.body, seen);
         }
+        seen = true;
         assert!(p.refresh, "a running import's page refreshes itself");
         assert!(Instant::now() < until, "the import did not finish");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn apply(b: &mut Browser, job: &str) -> String {
+    apply_watching(b, job).0
 }
 
 #[test]
@@ -689,4 +696,21 @@ fn panel_upload_difference_apply_and_mapping() {
         r.body
     );
     assert_eq!(state(&sb), before);
+
+    // A long import shows its progress while it runs (40,000 new items in one transaction).
+    let mut csv = String::from("Артикул;Остаток\n");
+    for i in 0..40_000 {
+        csv.push_str(&format!("BULK-{i:05};{}\n", i % 7));
+    }
+    let r = b.upload(
+        &[("csrf", &token), ("create_new", "1")],
+        &[("file", "bulk.csv", csv.as_bytes())],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (done, seen) = apply_watching(&mut b, &r.location);
+    assert!(seen, "no progress page was shown for 40,000 items");
+    assert!(done.contains("id=\"notice\""), "{done}");
+    let s = state(&sb);
+    assert_eq!(s.qty.len(), before.qty.len() + 40_000);
+    assert_eq!(s.qty["BULK-39999"], 39_999 % 7);
 }
