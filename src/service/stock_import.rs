@@ -313,7 +313,7 @@ impl Service {
                 )?;
             }
             done += 1;
-            if done % 1000 == 0 {
+            if done.is_multiple_of(1000) {
                 progress(done, total);
             }
         }

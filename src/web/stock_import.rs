@@ -7,6 +7,9 @@
 //! ([`Pending`], per staff login, an hour at most) until applied — the apply recomputes the
 //! difference in its transaction, so applying twice changes nothing the second time.
 
+// Handlers return `Result<Response, Response>` (an error page is a response too).
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
