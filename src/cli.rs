@@ -34,6 +34,17 @@ pub enum Command {
     FaqImport {
         entries: Vec<(String, String, Vec<String>)>,
     },
+    /// Stock balances read from files (parsed by the CLI, so only the balances travel).
+    StockImport {
+        rows: Vec<crate::import::Balance>,
+        options: crate::service::ImportOptions,
+        dry_run: bool,
+        /// List every line of the difference (else the first [`LIST_LIMIT`] of each kind).
+        full: bool,
+        /// Show apply progress on stderr (a direct run, not inside the server).
+        #[serde(default)]
+        progress: bool,
+    },
 }
 
 impl std::fmt::Debug for Command {
@@ -43,6 +54,9 @@ impl std::fmt::Debug for Command {
             Command::AdminAdd { login, role, .. } => write!(f, "AdminAdd({login}, {role})"),
             Command::FaqImport { entries } => write!(f, "FaqImport({} entries)", entries.len()),
             Command::ExportTickets { out, .. } => write!(f, "ExportTickets({})", out.display()),
+            Command::StockImport { rows, dry_run, .. } => {
+                write!(f, "StockImport({} rows, dry run {dry_run})", rows.len())
+            }
         }
     }
 }
@@ -110,7 +124,105 @@ pub fn execute(svc: &Service, data_dir: &Path, cmd: Command) -> Result<Vec<Strin
                 r.added, r.updated, r.unchanged
             )])
         }
+        Command::StockImport {
+            rows,
+            options,
+            dry_run,
+            full,
+            progress,
+        } => {
+            let mut shown = 0;
+            let mut show = |done: u64, total: u64| {
+                let pct = (done * 10).checked_div(total).unwrap_or(10);
+                if progress && total >= 1000 && pct > shown {
+                    shown = pct;
+                    eprintln!("applying: {done} of {total} items");
+                }
+            };
+            let d = svc
+                .import_stock(&Actor::Cli, &rows, &options, !dry_run, &mut show)
+                .map_err(|e| e.to_string())?;
+            Ok(stock_import_lines(
+                &d,
+                &rows,
+                &options.files,
+                dry_run,
+                options.create_new,
+                full,
+            ))
+        }
     }
+}
+
+/// Lines of a stock import's difference listed per kind unless `--full`.
+pub const LIST_LIMIT: usize = 50;
+
+/// The report of a stock import: the lines of the difference, then the summary (last).
+pub fn stock_import_lines(
+    d: &crate::service::ImportDiff,
+    rows: &[crate::import::Balance],
+    files: &[String],
+    dry_run: bool,
+    create_new: bool,
+    full: bool,
+) -> Vec<String> {
+    use crate::service::ImportLine;
+    let mut out = Vec::new();
+    let limit = if full { usize::MAX } else { LIST_LIMIT };
+    let mut list = |title: &str, lines: &[ImportLine], f: &dyn Fn(&ImportLine) -> String| {
+        if lines.is_empty() {
+            return;
+        }
+        out.push(format!("{title} ({}):", lines.len()));
+        for l in lines.iter().take(limit) {
+            out.push(format!("  {}  [{}]", f(l), l.source(rows, files)));
+        }
+        if lines.len() > limit {
+            out.push(format!(
+                "  … and {} more (--full lists all)",
+                lines.len() - limit
+            ));
+        }
+    };
+    list("changed quantities", &d.changed, &|l| {
+        format!(
+            "{}  {}: {} -> {} ({:+})",
+            l.sku(rows),
+            l.name(rows),
+            l.from,
+            l.to,
+            l.to - l.from
+        )
+    });
+    list("new items created", &d.created, &|l| {
+        format!("{}  {}: {}", l.sku(rows), l.name(rows), l.to)
+    });
+    list("unknown SKUs, not imported", &d.unknown, &|l| {
+        format!("{}  {}: {}", l.code(rows), l.name(rows), l.to)
+    });
+    if !d.unknown.is_empty() && !create_new {
+        out.push(
+            "  to import them: map their codes to items on the panel's Stock → Import → \
+             Mapping page, or run again with --create-new to create them"
+                .into(),
+        );
+    }
+    let what = if dry_run {
+        "dry run, nothing changed"
+    } else if d.applied {
+        "imported"
+    } else {
+        "nothing to change"
+    };
+    out.push(format!(
+        "stock import ({what}): {} changed, {} new, {} unknown, {} unchanged, {} items not in the file kept",
+        d.changed.len(),
+        d.created.len(),
+        d.unknown.len(),
+        d.unchanged,
+        d.untouched
+    ));
+    out
 }
 
 /// Reads FAQ entries from CSV (`question,answer[,alternatives]` with a header row,

@@ -18,7 +18,7 @@ use crate::service::Service;
 pub const SOCKET: &str = "control.sock";
 
 /// Largest request accepted (an FAQ import can be large).
-const MAX_REQUEST: u64 = 64 << 20;
+pub const MAX_REQUEST: u64 = 64 << 20;
 
 /// The server's answer.
 #[derive(Debug, Serialize, Deserialize)]
@@ -134,6 +134,14 @@ pub fn call(data_dir: &Path, cmd: &Command) -> Result<Option<Response>, String> 
     };
     let mut req = serde_json::to_vec(cmd).map_err(|e| e.to_string())?;
     req.push(b'\n');
+    if req.len() as u64 > MAX_REQUEST {
+        return Err(format!(
+            "the request is too large for the running server's control socket ({} MiB, at most {} MiB): \
+             stop `helpdesk serve` and run the command again, or split the input",
+            req.len() >> 20,
+            MAX_REQUEST >> 20
+        ));
+    }
     stream
         .write_all(&req)
         .map_err(|e| format!("control socket {}: {e}", path.display()))?;

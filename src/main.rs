@@ -47,6 +47,11 @@ enum Cmd {
         #[command(subcommand)]
         action: FaqCmd,
     },
+    /// Stock of consumables.
+    Stock {
+        #[command(subcommand)]
+        action: StockCmd,
+    },
     /// Write a snapshot archive; prints its path as the last line.
     Snapshot {
         #[arg(long, default_value = "manual", value_parser = parse_kind)]
@@ -121,6 +126,29 @@ enum FaqCmd {
     /// Import entries from CSV (question,answer[,alternatives] with a header; alternatives
     /// separated by |) or TOML ([[faq]] question/answer/alternatives).
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+enum StockCmd {
+    /// Import balances from 1C CommerceML (offers.xml, with import.xml beside it), CSV or XLSX
+    /// and print what changes. Matching is by SKU or the mapping table (panel: Stock → Import →
+    /// Mapping); items the files do not mention keep their quantity. Applied in one
+    /// transaction as movements with reason "import"; see docs/stock-import.md.
+    Import {
+        /// The files: offers.xml [import.xml], or .csv / .xlsx tables (a header row naming the
+        /// SKU and quantity columns, e.g. Артикул;Наименование;Остаток or sku,name,quantity).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Show the difference only; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Create stock items for codes that match nothing (else they are listed and left out).
+        #[arg(long)]
+        create_new: bool,
+        /// List every line of the difference (else the first 50 of each kind).
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -213,6 +241,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(config_path)?;
             let entries = cli::read_faq_file(&file).map_err(anyhow::Error::msg)?;
             with_data(&config, None, Command::FaqImport { entries })
+        }
+        Cmd::Stock {
+            action:
+                StockCmd::Import {
+                    files,
+                    dry_run,
+                    create_new,
+                    full,
+                },
+        } => {
+            let _log = logging::init_cli();
+            let config = load_config(config_path)?;
+            let cmd = read_stock_files(&files, dry_run, create_new, full)?;
+            with_data(&config, None, cmd)
         }
         Cmd::Snapshot { kind, data_dir } => {
             let _log = logging::init_cli();
@@ -330,6 +372,10 @@ fn with_data(config: &Config, data_dir: Option<&Path>, cmd: Command) -> anyhow::
             }))),
         };
     }
+    let mut cmd = cmd;
+    if let Command::StockImport { progress, .. } = &mut cmd {
+        *progress = true;
+    }
     let mut config = config.clone();
     config.storage.data_dir = dir.clone();
     server::ensure_writable(&dir)?;
@@ -344,6 +390,63 @@ fn with_data(config: &Config, data_dir: Option<&Path>, cmd: Command) -> anyhow::
         println!("{l}");
     }
     Ok(())
+}
+
+/// Reads stock import files (progress on stderr) into the command that applies them.
+fn read_stock_files(
+    files: &[PathBuf],
+    dry_run: bool,
+    create_new: bool,
+    full: bool,
+) -> anyhow::Result<Command> {
+    use helpdesk::import::{self, Source};
+    let sources: Vec<Source> = files.iter().map(|p| Source::Path(p)).collect();
+    let mut shown = 0;
+    let parsed = import::parse(&sources, &mut |done, total| {
+        let pct = (done * 10).checked_div(total).unwrap_or(10);
+        if total >= 1 << 20 && pct > shown {
+            shown = pct;
+            eprintln!(
+                "reading: {}% ({} of {} MiB)",
+                pct * 10,
+                done >> 20,
+                total >> 20
+            );
+        }
+    })
+    .map_err(anyhow::Error::msg)?;
+    for f in &parsed.formats {
+        eprintln!("read {f}");
+    }
+    if parsed.partial {
+        eprintln!("the 1C package holds changes only: items it does not list keep their quantity");
+    }
+    if parsed.without_quantity > 0 {
+        eprintln!(
+            "{} offers carry no quantity (prices only) and are left out",
+            parsed.without_quantity
+        );
+    }
+    let label = files
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Command::StockImport {
+        rows: parsed.balances,
+        options: helpdesk::service::ImportOptions {
+            create_new,
+            label: label.chars().take(500).collect(),
+            files: parsed.files,
+        },
+        dry_run,
+        full,
+        progress: false,
+    })
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -24,7 +24,7 @@ pub use record::{
     Media, MessageLog, OutboxMessage, OutboxRow, Session, Setting, SlaPlan,
 };
 pub use role::{Action, Actor, Role};
-pub use stock::{MoveReason, StockItem, StockKind, StockMove};
+pub use stock::{MoveReason, SkuMapping, StockItem, StockKind, StockMove};
 pub use ticket::{
     Category, EventKind, OrderLine, Priority, Source, Ticket, TicketAction, TicketEvent,
     TicketStatus, TransitionError,

@@ -114,6 +114,15 @@ pub struct StockMove {
     pub balance_after: i64,
 }
 
+/// A row of the stock import mapping: a code an import file uses (1C's article or `Ид`, a
+/// supplier's code) and the SKU of our stock item it stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuMapping {
+    pub code: String,
+    pub sku: String,
+    pub updated_at: Timestamp,
+}
+
 /// Why a movement is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StockError {

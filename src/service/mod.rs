@@ -15,6 +15,7 @@ pub mod reports;
 mod sessions;
 mod settings;
 mod stock;
+pub mod stock_import;
 mod ticket_search;
 mod tickets;
 
@@ -32,6 +33,7 @@ pub use faq::FaqImportReport;
 pub use jobs::{HEALTH_CHECKS, SlaScan};
 pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
 pub use sessions::SESSION_SECONDS;
+pub use stock_import::{ImportDiff, ImportLine, ImportOptions};
 pub use ticket_search::MAX_HITS as MAX_TICKET_HITS;
 pub use tickets::NewTicket;
 

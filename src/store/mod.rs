@@ -502,6 +502,15 @@ pub trait Reads: TableSource {
     }
 
     /// Stock movements, newest first, up to `limit`.
+    fn sku_mapping(&self, code: &str) -> Result<Option<SkuMapping>> {
+        get_rec(&self.table(STOCK_SKU_MAP)?, "stock_sku_map", code)
+    }
+
+    /// Every import mapping, by external code.
+    fn sku_mappings(&self) -> Result<Vec<SkuMapping>> {
+        all_recs(&self.table(STOCK_SKU_MAP)?, "stock_sku_map")
+    }
+
     fn stock_moves_recent(&self, limit: usize) -> Result<Vec<StockMove>> {
         let t = self.table(STOCK_MOVES)?;
         let mut out = Vec::new();
@@ -666,6 +675,7 @@ pub trait Reads: TableSource {
             "idempotency" => self.table(IDEMPOTENCY)?.len()?,
             "sla" => self.table(SLA)?.len()?,
             "api_tokens" => self.table(API_TOKENS)?.len()?,
+            "stock_sku_map" => self.table(STOCK_SKU_MAP)?.len()?,
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         })
     }
@@ -915,6 +925,17 @@ impl WriteTx {
         Ok(())
     }
 
+    pub fn put_sku_mapping(&mut self, m: &SkuMapping) -> Result<()> {
+        self.txn
+            .open_table(STOCK_SKU_MAP)?
+            .insert(m.code.as_str(), codec::encode(m).as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_sku_mapping(&mut self, code: &str) -> Result<bool> {
+        Ok(self.txn.open_table(STOCK_SKU_MAP)?.remove(code)?.is_some())
+    }
+
     pub fn add_stock_move(&mut self, mut m: StockMove) -> Result<StockMove> {
         m.id = self.next_id(Seq::StockMove)?;
         self.txn
@@ -1038,6 +1059,7 @@ pub const ARCHIVED_TABLES: &[&str] = &[
     "idempotency",
     "sla",
     "api_tokens",
+    "stock_sku_map",
 ];
 
 /// A `meta` row as it appears in an archive.
@@ -1119,6 +1141,9 @@ impl ReadTx {
             }
             "sla" => export_recs::<SlaPlan, _>(&self.table(SLA)?, "sla", out),
             "api_tokens" => export_recs::<ApiToken, _>(&self.table(API_TOKENS)?, "api_tokens", out),
+            "stock_sku_map" => {
+                export_recs::<SkuMapping, _>(&self.table(STOCK_SKU_MAP)?, "stock_sku_map", out)
+            }
             other => Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
     }
@@ -1197,6 +1222,7 @@ impl WriteTx {
             "idempotency" => load!(IDEMPOTENCY, IdempotencyRow, |r| r.key.as_str()),
             "sla" => load!(SLA, SlaPlan, |r| r.ticket_id),
             "api_tokens" => load!(API_TOKENS, ApiToken, |r| r.name.as_str()),
+            "stock_sku_map" => load!(STOCK_SKU_MAP, SkuMapping, |r| r.code.as_str()),
             other => return Err(StoreError::Db(format!("unknown table '{other}'"))),
         }
         Ok(n - first_line)

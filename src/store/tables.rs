@@ -22,6 +22,8 @@ pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idem
 pub const SLA: TableDefinition<u64, &[u8]> = TableDefinition::new("sla");
 /// REST API tokens by name (only hashes of the secrets).
 pub const API_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_tokens");
+/// Stock import mapping: external code (1C article or Ид, a supplier's code) → our SKU.
+pub const STOCK_SKU_MAP: TableDefinition<&str, &[u8]> = TableDefinition::new("stock_sku_map");
 
 /// Index: (status code, ticket id).
 pub const IDX_STATUS: TableDefinition<(u8, u64), ()> = TableDefinition::new("idx_tickets_status");
@@ -64,6 +66,7 @@ pub fn create_all_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(IDEMPOTENCY)?;
     txn.open_table(SLA)?;
     txn.open_table(API_TOKENS)?;
+    txn.open_table(STOCK_SKU_MAP)?;
     txn.open_table(IDX_CARD_MESSAGE)?;
     txn.open_table(IDX_CARD_THREAD)?;
     txn.open_table(IDX_STATUS)?;

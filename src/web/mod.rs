@@ -19,6 +19,7 @@ mod people;
 mod reports;
 mod settings;
 mod stock;
+mod stock_import;
 mod telegram;
 mod tickets;
 mod views;
@@ -95,6 +96,8 @@ pub struct AppState {
     pub miniapp: miniapp::MiniAppAuth,
     /// In Telegram webhook mode: where `POST /telegram/webhook` hands updates to the bot.
     pub webhook: Option<crate::bot::WebhookInbox>,
+    /// Stock import uploads parsed and waiting to be applied.
+    pub imports: Arc<stock_import::Pending>,
 }
 
 impl AppState {
@@ -108,6 +111,7 @@ impl AppState {
             tz: chrono_tz::Europe::Moscow,
             miniapp: miniapp::MiniAppAuth::default(),
             webhook: None,
+            imports: Arc::default(),
         }
     }
 }
@@ -157,6 +161,8 @@ pub fn routes(
         .or(tickets::routes(state.clone()))
         .unify()
         .or(faq::routes(state.clone()))
+        .unify()
+        .or(stock_import::routes(state.clone()))
         .unify()
         .or(stock::routes(state.clone()))
         .unify()

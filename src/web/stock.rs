@@ -304,7 +304,10 @@ fn list_view(s: &StaffSession, rows: &[Row], recent: &[StockMove], tz: chrono_tz
     let body = html! {
         h1 { (t(lang, "nav.stock")) }
         @if can(s, Action::ManageStock) {
-            p { a.button href="/stock/new" { (tr(lang, "new")) } }
+            p {
+                a.button href="/stock/new" { (tr(lang, "new")) } " "
+                a.button #import-link href="/stock-import" { (tr(lang, "import")) }
+            }
         }
         div.card {
             table #stock {

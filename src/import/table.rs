@@ -1,0 +1,276 @@
+//! Tables of balances: CSV (delimiter `,` `;` or tab, UTF-8 with or without BOM or
+//! Windows-1251, detected) and XLSX (the first sheet, calamine).
+//!
+//! The header row is the first of the first [`HEADER_SEARCH`] rows that names both a code
+//! column and a quantity column (title rows above it, as in 1C's printed reports, are skipped).
+//! Column names are recognised in Russian, Ukrainian and English, case, spaces and punctuation
+//! ignored: see [`CODE_HEADERS`], [`NAME_HEADERS`], [`QTY_HEADERS`].
+
+use super::{Balance, ImportError, parse_quantity};
+
+/// Rows searched for the header.
+const HEADER_SEARCH: usize = 20;
+
+/// Column names taken as the SKU / article (normalised: lower case, letters and digits only).
+pub const CODE_HEADERS: &[&str] = &[
+    "sku",
+    "article",
+    "articul",
+    "code",
+    "itemcode",
+    "productcode",
+    "vendorcode",
+    "partnumber",
+    "pn",
+    "артикул",
+    "код",
+    "кодтовара",
+    "артикултовара",
+    "кодноменклатуры",
+    "артикулноменклатуры",
+    "ид",
+    "id",
+];
+
+/// Column names taken as the item's name.
+pub const NAME_HEADERS: &[&str] = &[
+    "name",
+    "title",
+    "description",
+    "item",
+    "product",
+    "наименование",
+    "название",
+    "номенклатура",
+    "товар",
+    "наименованиетовара",
+    "назва",
+    "найменування",
+    "назватовару",
+];
+
+/// Column names taken as the quantity (the balance).
+pub const QTY_HEADERS: &[&str] = &[
+    "quantity",
+    "qty",
+    "stock",
+    "balance",
+    "onhand",
+    "instock",
+    "count",
+    "количество",
+    "колво",
+    "остаток",
+    "остатки",
+    "остатокнаскладе",
+    "конечныйостаток",
+    "кількість",
+    "ксть",
+    "залишок",
+    "залишокнаскладі",
+];
+
+fn norm(h: &str) -> String {
+    h.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Where the columns are.
+struct Columns {
+    code: usize,
+    name: Option<usize>,
+    qty: usize,
+    headers: Vec<String>,
+}
+
+fn find_columns(row: &[String]) -> Option<Columns> {
+    let find = |list: &[&str]| row.iter().position(|h| list.contains(&norm(h).as_str()));
+    Some(Columns {
+        code: find(CODE_HEADERS)?,
+        name: find(NAME_HEADERS),
+        qty: find(QTY_HEADERS)?,
+        headers: row.iter().map(|h| h.trim().to_string()).collect(),
+    })
+}
+
+fn is_total(name: &str) -> bool {
+    let n = norm(name);
+    ["итог", "всего", "разом", "усього", "total"]
+        .iter()
+        .any(|w| n.starts_with(w))
+}
+
+/// Turns rows (line number, cells) into balances.
+fn balances(
+    file: &str,
+    index: u16,
+    rows: impl Iterator<Item = Result<(u64, Vec<String>), ImportError>>,
+) -> Result<Vec<Balance>, ImportError> {
+    let mut cols: Option<Columns> = None;
+    let mut searched = 0;
+    let mut out = Vec::new();
+    for row in rows {
+        let (line, cells) = row?;
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let Some(c) = &cols else {
+            cols = find_columns(&cells);
+            searched += 1;
+            if cols.is_none() && searched >= HEADER_SEARCH {
+                break;
+            }
+            continue;
+        };
+        let cell = |i: usize| cells.get(i).map(|s| s.trim()).unwrap_or("");
+        let code = cell(c.code);
+        let name = c.name.map(cell).unwrap_or("");
+        if code.is_empty() {
+            if name.is_empty() || is_total(name) {
+                continue;
+            }
+            return Err(ImportError::new(
+                file,
+                Some(line),
+                format!(
+                    "column '{}': the SKU is empty (for '{name}')",
+                    c.headers[c.code]
+                ),
+            ));
+        }
+        let quantity = parse_quantity(cell(c.qty)).map_err(|m| {
+            ImportError::new(
+                file,
+                Some(line),
+                format!("column '{}': {m}", c.headers[c.qty]),
+            )
+        })?;
+        out.push(Balance {
+            code: code.into(),
+            ext_id: None,
+            name: name.into(),
+            quantity,
+            file: index,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+        });
+    }
+    if cols.is_none() {
+        return Err(ImportError::new(
+            file,
+            Some(1),
+            format!(
+                "no header row naming the SKU and quantity columns in the first {HEADER_SEARCH} \
+                 rows (for example 'Артикул;Наименование;Остаток' or 'sku,name,quantity')"
+            ),
+        ));
+    }
+    if out.is_empty() {
+        return Err(ImportError::new(
+            file,
+            None,
+            "no rows with balances under the header",
+        ));
+    }
+    Ok(out)
+}
+
+/// The text of a CSV file and the encoding found: UTF-8 (a BOM is dropped) or Windows-1251.
+fn decode(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, &'static str) {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF");
+    match std::str::from_utf8(body.unwrap_or(bytes)) {
+        Ok(s) if body.is_some() => (s.into(), "UTF-8 with BOM"),
+        Ok(s) => (s.into(), "UTF-8"),
+        Err(_) => (
+            encoding_rs::WINDOWS_1251
+                .decode_without_bom_handling(bytes)
+                .0,
+            "Windows-1251",
+        ),
+    }
+}
+
+/// The delimiter used most often (outside quotes) in the first lines: `;`, tab or `,`.
+fn delimiter(text: &str) -> u8 {
+    let mut counts = [0usize; 3];
+    const CANDIDATES: [u8; 3] = [b';', b'\t', b','];
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(HEADER_SEARCH)
+    {
+        let mut quoted = false;
+        for b in line.bytes() {
+            if b == b'"' {
+                quoted = !quoted;
+            } else if !quoted && let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
+                counts[i] += 1;
+            }
+        }
+    }
+    let best = (0..3).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
+    CANDIDATES[best]
+}
+
+/// Reads a CSV file; returns its balances and a description (`CSV, Windows-1251, ';'`).
+pub(super) fn read_csv(
+    file: &str,
+    index: u16,
+    bytes: &[u8],
+) -> Result<(Vec<Balance>, String), ImportError> {
+    let (text, enc) = decode(bytes);
+    let delim = delimiter(&text);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .from_reader(text.as_bytes());
+    let rows = rdr.records().map(|r| {
+        let r = r.map_err(|e| {
+            let line = e.position().map(|p| p.line());
+            ImportError::new(file, line, format!("malformed CSV: {e}"))
+        })?;
+        let line = r.position().map(|p| p.line()).unwrap_or(0);
+        Ok((line, r.iter().map(str::to_string).collect()))
+    });
+    let out = balances(file, index, rows)?;
+    let d = match delim {
+        b'\t' => "tab".to_string(),
+        d => format!("'{}'", d as char),
+    };
+    Ok((out, format!("CSV, {enc}, delimiter {d}")))
+}
+
+/// Reads the first sheet of an XLSX workbook.
+pub(super) fn read_xlsx(
+    file: &str,
+    index: u16,
+    bytes: Vec<u8>,
+) -> Result<Vec<Balance>, ImportError> {
+    use calamine::{Data, Reader};
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| ImportError::new(file, None, format!("not a readable XLSX workbook: {e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| ImportError::new(file, None, "the workbook has no sheet"))?
+        .map_err(|e| ImportError::new(file, None, format!("cannot read the first sheet: {e}")))?;
+    let first = range.start().map(|(r, _)| u64::from(r)).unwrap_or(0);
+    let lead = range.start().map(|(_, c)| c as usize).unwrap_or(0);
+    let text = |d: &Data| match d {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => d.to_string(),
+        Data::Error(e) => format!("#{e:?}"),
+    };
+    let rows = range.rows().enumerate().map(|(i, r)| {
+        let mut cells = vec![String::new(); lead];
+        cells.extend(r.iter().map(text));
+        Ok((first + i as u64 + 1, cells))
+    });
+    balances(file, index, rows)
+}
