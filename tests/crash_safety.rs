@@ -88,9 +88,12 @@ struct Requester {
     description: String,
 }
 
-/// Every needle the answer to a step may contain, and the step it leads to (`None`: the
-/// message the needle is in carries the buttons of the next step).
-fn expectations(step: &Step) -> &'static [(&'static str, fn(i64) -> Step)] {
+/// A needle in the bot's answer, and the step it leads to (given the answer's message id).
+type Expect = (&'static str, fn(i64) -> Step);
+
+/// Every needle the answer to a step may contain, and the step it leads to (steps that press
+/// buttons take the id of the message that carries them).
+fn expectations(step: &Step) -> &'static [Expect] {
     match step {
         Step::Start => &[
             ("Как вас зовут", |_| Step::Name),
