@@ -106,7 +106,10 @@ impl Sender {
                  arrived, so it is marked failed (uncertain) instead of being sent twice"
             ),
             Ok(Ok(Some(InFlight::Requeued(id)))) => {
-                tracing::warn!(row = id, "a ticket card was being sent when the server stopped; queued again")
+                tracing::warn!(
+                    row = id,
+                    "a ticket card was being sent when the server stopped; queued again"
+                )
             }
             Ok(Ok(Some(InFlight::Gone(_)))) => {}
             Ok(Err(e)) => tracing::error!("cannot settle the interrupted delivery: {e}"),
@@ -121,7 +124,10 @@ impl Sender {
         match tokio::task::spawn_blocking(move || svc.outbox_claim(id)).await {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
-                tracing::error!(row = id, "cannot mark the row in flight, not sending it: {e}");
+                tracing::error!(
+                    row = id,
+                    "cannot mark the row in flight, not sending it: {e}"
+                );
                 false
             }
             Err(e) => {

@@ -29,8 +29,8 @@ pub use api_tokens::{API_TOKEN_PREFIX, api_token_hash, api_token_matches, new_ap
 pub use dashboard::{DashboardFacts, SlaAlert};
 pub use delivery::{BroadcastProgress, fit_message};
 pub use faq::FaqImportReport;
-pub use outbox::{IN_FLIGHT_KEY, InFlight, UNCERTAIN_ERROR};
 pub use jobs::{HEALTH_CHECKS, SlaScan};
+pub use outbox::{IN_FLIGHT_KEY, InFlight, UNCERTAIN_ERROR};
 pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
 pub use sessions::SESSION_SECONDS;
 pub use ticket_search::MAX_HITS as MAX_TICKET_HITS;
