@@ -1392,7 +1392,13 @@ async fn dialog_choice(
             broadcast_send(ctx, &dialogue, chat, tg_id, lang, text, media).await
         }
         (State::Confirm { draft }, "send") => {
-            let key = format!("tg:confirm:{}", q.id.0);
+            // Keyed by the confirmation message, not the callback: a redelivered update and a
+            // second press of the same button (say, after a crash lost the first answer) file
+            // one ticket.
+            let key = match q.message.as_ref() {
+                Some(m) => format!("tg:confirm:{chat}:{}", m.id().0),
+                None => format!("tg:confirm:{}", q.id.0),
+            };
             submit(ctx, &dialogue, chat, tg_id, lang, draft, key).await
         }
         (state, "back") => back(ctx, &dialogue, chat, lang, state).await,

@@ -6,6 +6,11 @@
 //!
 //! This layer retries; teloxide's `Throttle` adaptor is deliberately not used, so that exactly
 //! one layer owns retries.
+//!
+//! Crash safety: rows go out one at a time, each durably claimed as in flight before the call
+//! (`Service::outbox_claim`); at start the sender settles a claim a crash left behind
+//! (`Service::outbox_recover_in_flight`: uncertain messages are flagged, not resent). See
+//! `docs/crash-safety.md`.
 
 pub mod limits;
 mod mail;
@@ -18,7 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::domain::{OutboxMessage, OutboxRow};
-use crate::service::Service;
+use crate::service::{InFlight, Service};
 pub use mail::Mailer;
 pub use telegram::TelegramOut;
 
@@ -73,6 +78,7 @@ impl Sender {
 
     /// Runs until `shutdown` fires.
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        self.recover().await;
         loop {
             let next = self.pass().await;
             let wait = next
@@ -85,6 +91,48 @@ impl Sender {
             }
             if *shutdown.borrow() {
                 return;
+            }
+        }
+    }
+
+    /// Settles a delivery that the previous process left in flight.
+    async fn recover(&self) {
+        let svc = self.svc.clone();
+        match tokio::task::spawn_blocking(move || svc.outbox_recover_in_flight()).await {
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(InFlight::Uncertain(id)))) => tracing::warn!(
+                row = id,
+                "a message was being sent when the server stopped; it may or may not have \
+                 arrived, so it is marked failed (uncertain) instead of being sent twice"
+            ),
+            Ok(Ok(Some(InFlight::Requeued(id)))) => {
+                tracing::warn!(
+                    row = id,
+                    "a ticket card was being sent when the server stopped; queued again"
+                )
+            }
+            Ok(Ok(Some(InFlight::Gone(_)))) => {}
+            Ok(Err(e)) => tracing::error!("cannot settle the interrupted delivery: {e}"),
+            Err(e) => tracing::error!("outbox recovery panicked: {e}"),
+        }
+    }
+
+    /// Durably marks a row as in flight; false (and logged) when that cannot be written, in
+    /// which case the row is not sent now.
+    async fn claim(&self, id: u64) -> bool {
+        let svc = self.svc.clone();
+        match tokio::task::spawn_blocking(move || svc.outbox_claim(id)).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::error!(
+                    row = id,
+                    "cannot mark the row in flight, not sending it: {e}"
+                );
+                false
+            }
+            Err(e) => {
+                tracing::error!(row = id, "outbox claim panicked: {e}");
+                false
             }
         }
     }
@@ -126,6 +174,11 @@ impl Sender {
             let Some(tg) = self.telegram.as_ref() else {
                 continue;
             };
+            if !self.claim(row.id).await {
+                held.insert(chat);
+                earliest = Some(earliest.map_or(now + 1000, |e| e.min(now + 1000)));
+                continue;
+            }
             self.limiter.record(chat, now);
             let outcome = tg.deliver(&self.svc, &row).await;
             if matches!(outcome, Outcome::RateLimited { .. }) {
@@ -156,6 +209,9 @@ impl Sender {
         let Some(mail) = self.mail.as_ref() else {
             return;
         };
+        if !self.claim(row.id).await {
+            return;
+        }
         let outcome = mail.deliver(&row).await;
         self.settle(&row, outcome).await;
     }

@@ -96,6 +96,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.write()?;
         let existed = tx.delete_outbox(id)?;
+        super::outbox::release_claim(&mut tx, id)?;
         tx.add_message_log(MessageLog {
             id: 0,
             at: now,

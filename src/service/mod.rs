@@ -31,6 +31,7 @@ pub use dashboard::{DashboardFacts, SlaAlert};
 pub use delivery::{BroadcastProgress, fit_message};
 pub use faq::FaqImportReport;
 pub use jobs::{HEALTH_CHECKS, SlaScan};
+pub use outbox::{IN_FLIGHT_KEY, InFlight, UNCERTAIN_ERROR};
 pub use people::{NewStaff, constant_time_eq, random_token, token_hash};
 pub use sessions::SESSION_SECONDS;
 pub use stock_import::{ImportDiff, ImportLine, ImportOptions};
