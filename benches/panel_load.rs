@@ -275,7 +275,7 @@ fn wait_index_ready(base: &str) -> Duration {
             .send()
             .and_then(|r| r.text())
             .unwrap_or_default();
-        if text.contains("helpdesk_ticket_index_ready 1") {
+        if text.lines().any(|l| l == "helpdesk_ticket_index_ready 1") {
             return started.elapsed();
         }
         assert!(

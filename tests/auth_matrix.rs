@@ -264,10 +264,34 @@ const ROWS: &[Row] = &[
     row("POST /faq/{u64}/{String}", "/faq/1/enable", "x=1", OPS, 303),
     // Stock.
     row("GET /stock-import", "/stock-import", "", STORE, 200),
-    row("GET /stock-import/mapping", "/stock-import/mapping", "", STORE, 200),
-    row("GET /stock-import/{String}", "/stock-import/nope", "", STORE, 404),
-    row("POST /stock-import", "/stock-import", "multipart:", STORE, 400),
-    row("POST /stock-import/mapping", "/stock-import/mapping", "code=", STORE, 400),
+    row(
+        "GET /stock-import/mapping",
+        "/stock-import/mapping",
+        "",
+        STORE,
+        200,
+    ),
+    row(
+        "GET /stock-import/{String}",
+        "/stock-import/nope",
+        "",
+        STORE,
+        404,
+    ),
+    row(
+        "POST /stock-import",
+        "/stock-import",
+        "multipart:",
+        STORE,
+        400,
+    ),
+    row(
+        "POST /stock-import/mapping",
+        "/stock-import/mapping",
+        "code=",
+        STORE,
+        400,
+    ),
     row(
         "POST /stock-import/mapping/delete",
         "/stock-import/mapping/delete",
