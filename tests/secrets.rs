@@ -696,6 +696,8 @@ fn no_secret_reaches_logs_pages_archives_or_cli_output() {
         "/faq/export.csv",
         "/stock",
         "/stock/new",
+        "/stock-import",
+        "/stock-import/mapping",
         "/people",
         "/people/staff",
         "/people/password",
