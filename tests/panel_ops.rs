@@ -290,6 +290,13 @@ fn archives_and_broadcast() {
     assert_eq!(dl.status, 200);
     assert!(dl.header("content-disposition").contains(&name));
     assert_eq!(dl.body, on_disk, "downloaded bytes equal the file");
+    // Who took a copy of the database is on record.
+    let audit = boss.get("/logs/audit").text();
+    assert!(
+        audit.contains("archive.snapshot") && audit.contains("archive.download"),
+        "{audit}"
+    );
+    assert!(audit.contains(&format!("manual/{name}")), "{audit}");
 
     let v = boss.post(
         &format!("/archives/manual/{name}/verify"),

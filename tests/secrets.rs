@@ -1063,14 +1063,11 @@ fn broken_configs_and_unreachable_telegram_never_echo_secrets() {
     scan.assert_clean(cases.len() * 4 + 6 + 4);
 }
 
-/// KNOWN LEAK (left for the lead to fix): a secret written with the wrong TOML type is quoted
-/// back. `smtp.password = 20252025` (an all-digit password without quotes) makes `check-config`
-/// and `serve` print `invalid type: integer `20252025`, expected a string` — under systemd that
-/// line lands in the journal. Same for floats and booleans, and for `telegram.token` /
-/// `telegram.webhook_secret`. The message comes from serde through `toml_error` in
-/// `src/config/raw.rs`, which copies `e.message()` whatever the key.
+/// A secret written with the wrong TOML type (`smtp.password = 20252025`, an all-digit password
+/// without quotes; floats, booleans; `telegram.token`, `telegram.webhook_secret`) is not quoted
+/// back by `check-config` or `serve`: serde's message would name the value (`invalid type:
+/// integer `20252025``), so `toml_error` in `src/config/raw.rs` says only which key is wrong.
 #[test]
-#[ignore = "known leak: config type errors quote the value of secret keys (src/config/raw.rs, toml_error)"]
 fn a_secret_of_the_wrong_type_is_not_quoted_back() {
     let sb = Sandbox::new();
     for (key, text) in [

@@ -328,6 +328,9 @@ fn env_value(default: &toml::Value, value: &str) -> Result<toml::Value, String> 
 }
 
 /// One line for a TOML error: `file line N: section.key: message`.
+/// Keys whose values are secrets: an error about them never quotes the value.
+const SECRET_KEYS: &[&str] = &["telegram.token", "telegram.webhook_secret", "smtp.password"];
+
 fn toml_error(name: &str, text: &str, origins: &Origins, e: &toml::de::Error) -> ConfigError {
     let line = e
         .span()
@@ -342,6 +345,11 @@ fn toml_error(name: &str, text: &str, origins: &Origins, e: &toml::de::Error) ->
                 .map(|(k, _)| k.as_str())
                 .max_by_key(|k| k.len());
             match key {
+                // serde quotes the offending value ("invalid type: integer `2025`"): never for
+                // a secret.
+                Some(k) if SECRET_KEYS.contains(&k) => ConfigError(format!(
+                    "{name} line {l}: {k}: must be a quoted string (the value is a secret and is not shown)"
+                )),
                 Some(k) if !msg.contains(k) => ConfigError(format!("{name} line {l}: {k}: {msg}")),
                 _ => ConfigError(format!("{name} line {l}: {msg}")),
             }

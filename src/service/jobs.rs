@@ -12,6 +12,23 @@ pub struct SlaScan {
 }
 
 impl Service {
+    /// Writes the audit row of a panel snapshot or archive download (`action` is
+    /// `archive.snapshot` or `archive.download`, `target` the archive's kind/file name): who
+    /// took a copy of the whole database must be on record, not only in the log.
+    pub fn record_archive_access(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
+        require(actor, Action::ManageArchives, None)?;
+        if !matches!(action, "archive.snapshot" | "archive.download") {
+            return Err(ServiceError::Conflict(format!(
+                "unknown archive action {action}"
+            )));
+        }
+        let mut tx = self.write()?;
+        tx.add_audit(self.now(), actor, action, target.to_string(), String::new())?;
+        self.commit(tx)
+    }
+}
+
+impl Service {
     /// Sends the SLA reminders and escalations that are due at the service clock's now.
     pub fn sla_scan(&self) -> Result<SlaScan> {
         let Some(policy) = self.config().sla.clone() else {

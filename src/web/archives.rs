@@ -17,9 +17,9 @@ use warp::filters::BoxedFilter;
 use warp::http::{StatusCode, header};
 use warp::reply::Response;
 
-use super::common::{self, allow, csrf, either, html as page, redirect};
+use super::common::{self, allow, csrf, either, html as page, redirect, service_error};
 use super::panel::StaffSession;
-use super::{AppState, views};
+use super::{AppState, blocking, views};
 use crate::archive::{self, ArchiveInfo, Kind, Manifest};
 use crate::cli::{self, Command};
 use crate::domain::{Action, Language};
@@ -198,6 +198,13 @@ async fn render(
     Ok(page(view(s, &all, notice.as_ref(), state.tz), code))
 }
 
+fn staff_actor(s: &StaffSession) -> crate::domain::Actor {
+    crate::domain::Actor::Staff {
+        login: s.staff.login.clone(),
+        role: s.staff.role,
+    }
+}
+
 async fn snapshot(state: AppState, s: StaffSession, form: HashMap<String, String>) -> Response {
     either(
         async {
@@ -224,6 +231,14 @@ async fn snapshot(state: AppState, s: StaffSession, form: HashMap<String, String
                 .and_then(|p| Path::new(p).file_name())
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default();
+            let (svc, actor, target) = (
+                state.service.clone(),
+                staff_actor(&s),
+                format!("manual/{name}"),
+            );
+            blocking(move || svc.record_archive_access(&actor, "archive.snapshot", &target))
+                .await
+                .map_err(|e| service_error(&s, &e))?;
             let mut ser = url::form_urlencoded::Serializer::new(String::new());
             ser.append_pair("made", &name);
             Ok(redirect(&format!("/archives?{}", ser.finish())))
@@ -291,6 +306,14 @@ async fn download(state: AppState, s: StaffSession, kind: String, file: String) 
                 .map(|m| m.len())
                 .map_err(|_| not_found())?;
             tracing::info!(by = %s.staff.login, "archive downloaded: {kind}/{file}");
+            let (svc, actor, target) = (
+                state.service.clone(),
+                staff_actor(&s),
+                format!("{kind}/{file}"),
+            );
+            blocking(move || svc.record_archive_access(&actor, "archive.download", &target))
+                .await
+                .map_err(|e| service_error(&s, &e))?;
             let body = futures::stream::unfold(Some(f), |f| async move {
                 let mut f = f?;
                 let mut buf = vec![0u8; CHUNK];
