@@ -832,6 +832,24 @@ fn requesters_give_an_email_address_for_notifications() {
     env.say(USER, "/email", "удалён");
 }
 
+/// The body of the first `503` from `/healthz` (the bot is not running).
+fn healthz_503(server: &Server) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let r = server.get("/healthz");
+        if r.status == 503 {
+            return r.json();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 503 from /healthz: {} {}",
+            r.status,
+            server.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn a_refused_token_turns_the_bot_off_and_healthz_says_so() {
     let emu = Emulator::start(TOKEN);
@@ -855,25 +873,59 @@ fn a_refused_token_turns_the_bot_off_and_healthz_says_so() {
     cmd.env("HELPDESK_LOG_LEVEL", "info");
     let server = Server::spawn(cmd, port);
     server.wait_stdout("listening on", WAIT);
-    let deadline = std::time::Instant::now() + WAIT;
-    let body = loop {
-        let r = server.get("/healthz");
-        if r.status == 503 {
-            break r.json();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no 503 from /healthz: {} {}",
-            r.status,
-            server.stdout()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let body = healthz_503(&server);
     assert_eq!(body["bot"], "error", "{body}");
     assert_eq!(body["db"], "ok");
     assert!(body["failing"].to_string().contains("bot"), "{body}");
     let log = server.wait_stdout("refused the bot token", WAIT);
     assert!(!log.contains(wrong), "the token never appears in the log");
+}
+
+#[test]
+fn the_panel_serves_while_telegram_is_unreachable_and_the_bot_connects_later() {
+    // Telegram's address answers nothing yet (the office's internet is down at boot).
+    let tg_port = common::free_port();
+    let sb = Sandbox::new();
+    sb.write(
+        "config.toml",
+        format!("[telegram]\ntoken = \"{TOKEN}\"\napi_url = \"http://127.0.0.1:{tg_port}\"\n"),
+    );
+    let port = common::free_port();
+    let server = Server::spawn(
+        sb.command([
+            "serve",
+            "--config",
+            "config.toml",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ]),
+        port,
+    );
+    server.wait_stdout("listening on", WAIT);
+    let body = healthz_503(&server);
+    assert_eq!(body["bot"], "error", "{body}");
+    assert_eq!(body["db"], "ok", "{body}");
+    assert_eq!(
+        server.get("/login").status,
+        200,
+        "the panel serves meanwhile"
+    );
+    // Telegram comes back: the bot connects by itself and answers.
+    let emu = Emulator::start_on(TOKEN, tg_port);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while server.get("/healthz").json()["bot"] != "polling" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bot never connected: {}",
+            server.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    emu.push_message(USER, USER, "/start");
+    assert!(
+        emu.wait_for_sent(|sent| sent.iter().any(|m| m.chat_id == USER), WAIT),
+        "the bot answers once connected"
+    );
 }
 
 #[test]

@@ -67,7 +67,7 @@ async fn broadcast_to_500_users_respects_the_limits_and_loses_nothing() {
     let sender = tokio::spawn(
         Sender::new(
             svc.clone(),
-            Some(TelegramOut::new(bot, 0, false)),
+            Some(TelegramOut::new(bot, 0, Default::default())),
             None,
             wake,
         )

@@ -174,166 +174,258 @@ fn reqwest_url(s: &str) -> Option<url::Url> {
 }
 
 /// Starts the bot: returns `None` (and says why in the log and in `/healthz`) when the token is
-/// refused; otherwise polls until `shutdown` fires.
+/// refused; otherwise polls (or takes webhook updates) until `shutdown` fires.
+///
+/// When Telegram cannot be reached at start-up (the office's internet is down), the server must
+/// not wait for it: the handles are returned at once, `/healthz` says `"bot":"error"`, and a
+/// background task keeps trying and starts the bot when Telegram answers. Messages queue in the
+/// outbox meanwhile.
 pub async fn start(
     config: &Config,
     svc: Service,
     health: Arc<Health>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Option<Started> {
     let bot = make_bot(config);
-    // getMe: a bad token is a configuration error; a network error is retried.
-    let mut delay = Duration::from_millis(500);
-    let me = loop {
-        match bot.get_me().await {
-            Ok(me) => break me,
-            Err(RequestError::Api(ApiError::InvalidToken)) => {
-                tracing::error!(
-                    "Telegram refused the bot token (telegram.token): check it with @BotFather; the bot stays off"
-                );
-                health.set_bot(BotState::Error);
-                return None;
-            }
-            Err(e) => {
-                tracing::warn!("Telegram is not reachable yet ({e}); retrying in {delay:?}");
-                health.set_bot(BotState::Error);
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = shutdown.changed() => return None,
-                }
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-        }
-    };
-    tracing::info!(username = ?me.username, "Telegram bot connected");
-
-    let staff_chat_id = config.telegram.staff_chat_id;
-    let mut forum = false;
-    if staff_chat_id != 0 {
-        match bot.get_chat(ChatId(staff_chat_id)).await {
-            Ok(chat) => {
-                forum = serde_json::to_value(&chat)
-                    .ok()
-                    .and_then(|v| v.get("is_forum")?.as_bool())
-                    .unwrap_or(false)
-            }
-            Err(e) => tracing::error!(
-                "telegram.staff_chat_id {staff_chat_id}: the staff group cannot be reached ({e}); cards will be retried"
-            ),
-        }
-    }
-    let commands = [
-        BotCommand::new("start", "Start / menu"),
-        BotCommand::new("new", "New ticket"),
-        BotCommand::new("my", "My tickets"),
-        BotCommand::new("status", "Ticket status: /status N"),
-        BotCommand::new("cancel", "Cancel the current step"),
-        BotCommand::new("help", "Help"),
-    ];
-    if let Err(e) = bot.set_my_commands(commands).await {
-        tracing::warn!("cannot set the bot's commands: {e}");
-    }
-    if let Some(url) = miniapp::app_url(config.web.public_url.as_ref()) {
-        miniapp::set_menu_button(&bot, &url, config.ui.language).await;
-    }
-
-    // Superadmins named in the config act with a staff account of their own.
-    for &id in &config.telegram.superadmins {
-        let s = svc.clone();
-        match tokio::task::spawn_blocking(move || s.ensure_telegram_superadmin(id)).await {
-            Ok(Ok(_)) => {}
-            other => tracing::error!("cannot set up superadmin {id}: {other:?}"),
-        }
-    }
-
-    let ctx = Ctx {
-        svc: svc.clone(),
-        bot: bot.clone(),
-        storage: storage::RedbStorage::new(svc.clone()),
-        cfg: BotConfig {
-            staff_chat_id,
-            superadmins: config.telegram.superadmins.clone(),
-            departments: config.bot.departments.clone(),
-            urgent_cooldown: config.bot.urgent_cooldown_minutes as i64 * 60,
-            miniapp_url: miniapp::app_url(config.web.public_url.as_ref()),
-        },
-    };
-    let handler = dptree::entry()
-        .branch(Update::filter_message().endpoint(handlers::on_message))
-        .branch(Update::filter_callback_query().endpoint(handlers::on_callback));
-    let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
-        .dependencies(dptree::deps![ctx])
-        .default_handler(|_| async {})
-        .build();
-    let token = dispatcher.shutdown_token();
-    let h = health.clone();
-    let errors = LoggingErrorHandler::with_custom_text("Telegram update handling failed");
-    let (task, webhook) = match config.telegram.mode {
-        BotMode::Polling => {
-            // Polling and a webhook exclude each other: the builder calls deleteWebhook.
-            let listener = Polling::builder(bot.clone())
-                .timeout(Duration::from_secs(10))
-                .delete_webhook()
-                .await
-                .build();
-            health.set_bot(BotState::Polling);
-            let task = tokio::spawn(async move {
-                let stopper = tokio::spawn(async move {
-                    let _ = shutdown.changed().await;
-                    if let Ok(f) = token.shutdown() {
-                        f.await;
-                    }
-                });
-                dispatcher.dispatch_with_listener(listener, errors).await;
-                stopper.abort();
-                h.set_bot(BotState::Disabled);
-            });
-            (task, None)
-        }
+    let forum = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (inbox, inbox_rx) = match config.telegram.mode {
+        BotMode::Polling => (None, None),
         BotMode::Webhook => {
             let secret = match config.telegram.webhook_secret.expose() {
                 "" => crate::service::random_token(),
                 s => s.to_string(),
             };
-            match set_webhook(&bot, config, &secret).await {
-                Ok(url) => tracing::info!(%url, "Telegram webhook set"),
-                Err(e) => {
-                    tracing::error!(
-                        "Telegram refused the webhook ({e}): check web.public_url (Telegram needs https:// on port 443, 80, 88 or 8443); the bot stays off"
-                    );
-                    health.set_bot(BotState::Error);
-                    return None;
-                }
-            }
             let (tx, rx) = tokio::sync::mpsc::channel(WEBHOOK_QUEUE);
             let inbox = WebhookInbox {
                 secret: Arc::new(crate::config::Secret::new(secret)),
                 tx,
             };
-            let listener = webhook_listener(rx);
-            health.set_bot(BotState::Webhook);
-            // The webhook stays set while the server is down: Telegram keeps the updates
-            // and delivers them after a restart.
-            let task = tokio::spawn(async move {
-                let stopper = tokio::spawn(async move {
-                    let _ = shutdown.changed().await;
-                    if let Ok(f) = token.shutdown() {
-                        f.await;
-                    }
-                });
-                dispatcher.dispatch_with_listener(listener, errors).await;
-                stopper.abort();
-                h.set_bot(BotState::Disabled);
-            });
-            (task, Some(inbox))
+            (Some(inbox), Some(rx))
+        }
+    };
+    let first = bot.get_me().await;
+    if let Err(RequestError::Api(ApiError::InvalidToken)) = first {
+        tracing::error!(
+            "Telegram refused the bot token (telegram.token): check it with @BotFather; the bot stays off"
+        );
+        health.set_bot(BotState::Error);
+        return None;
+    }
+    let out = TelegramOut::new(bot.clone(), config.telegram.staff_chat_id, forum.clone());
+    let files = FileFetcher::new(bot.clone());
+    let run = Run {
+        config: config.clone(),
+        svc,
+        health: health.clone(),
+        shutdown,
+        bot,
+        forum,
+        webhook: inbox.as_ref().map(|w| w.secret.clone()).zip(inbox_rx),
+    };
+    let task = match first {
+        Ok(me) => run.connected(me).await?,
+        Err(e) => {
+            tracing::warn!(
+                "Telegram is not reachable yet ({e}); the panel serves meanwhile and the bot starts when Telegram answers"
+            );
+            health.set_bot(BotState::Error);
+            tokio::spawn(async move {
+                if let Some(task) = run.retry().await {
+                    let _ = task.await;
+                }
+            })
         }
     };
     Some(Started {
-        out: TelegramOut::new(bot.clone(), staff_chat_id, forum),
+        out,
         task,
-        files: FileFetcher::new(bot),
-        webhook,
+        files,
+        webhook: inbox,
     })
+}
+
+/// What the bot needs once Telegram answers.
+struct Run {
+    config: Config,
+    svc: Service,
+    health: Arc<Health>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    bot: Bot,
+    forum: Arc<std::sync::atomic::AtomicBool>,
+    /// Webhook mode: the secret and the receiving end of the inbox.
+    webhook: Option<WebhookParts>,
+}
+
+type WebhookParts = (
+    Arc<crate::config::Secret>,
+    tokio::sync::mpsc::Receiver<Update>,
+);
+
+impl Run {
+    /// getMe until it answers (back-off up to 30 s), then [`Run::connected`].
+    async fn retry(mut self) -> Option<tokio::task::JoinHandle<()>> {
+        let mut delay = Duration::from_millis(500);
+        let me = loop {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.shutdown.changed() => return None,
+            }
+            match self.bot.get_me().await {
+                Ok(me) => break me,
+                Err(RequestError::Api(ApiError::InvalidToken)) => {
+                    tracing::error!(
+                        "Telegram refused the bot token (telegram.token): check it with @BotFather; the bot stays off"
+                    );
+                    self.health.set_bot(BotState::Error);
+                    return None;
+                }
+                Err(e) => {
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                    tracing::warn!("Telegram is not reachable yet ({e}); retrying in {delay:?}");
+                }
+            }
+        };
+        self.connected(me).await
+    }
+
+    /// Sets the bot up and starts the dispatcher; `None` when Telegram refuses the webhook.
+    async fn connected(self, me: teloxide::types::Me) -> Option<tokio::task::JoinHandle<()>> {
+        let Run {
+            config,
+            svc,
+            health,
+            shutdown,
+            bot,
+            forum: forum_flag,
+            webhook,
+        } = self;
+        let config = &config;
+        tracing::info!(username = ?me.username, "Telegram bot connected");
+
+        let staff_chat_id = config.telegram.staff_chat_id;
+        if staff_chat_id != 0 {
+            match bot.get_chat(ChatId(staff_chat_id)).await {
+                Ok(chat) => {
+                    let forum = serde_json::to_value(&chat)
+                        .ok()
+                        .and_then(|v| v.get("is_forum")?.as_bool())
+                        .unwrap_or(false);
+                    forum_flag.store(forum, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(e) => tracing::error!(
+                    "telegram.staff_chat_id {staff_chat_id}: the staff group cannot be reached ({e}); cards will be retried"
+                ),
+            }
+        }
+        let commands = [
+            BotCommand::new("start", "Start / menu"),
+            BotCommand::new("new", "New ticket"),
+            BotCommand::new("my", "My tickets"),
+            BotCommand::new("status", "Ticket status: /status N"),
+            BotCommand::new("cancel", "Cancel the current step"),
+            BotCommand::new("help", "Help"),
+        ];
+        if let Err(e) = bot.set_my_commands(commands).await {
+            tracing::warn!("cannot set the bot's commands: {e}");
+        }
+        if let Some(url) = miniapp::app_url(config.web.public_url.as_ref()) {
+            miniapp::set_menu_button(&bot, &url, config.ui.language).await;
+        }
+
+        // Superadmins named in the config act with a staff account of their own.
+        for &id in &config.telegram.superadmins {
+            let s = svc.clone();
+            match tokio::task::spawn_blocking(move || s.ensure_telegram_superadmin(id)).await {
+                Ok(Ok(_)) => {}
+                other => tracing::error!("cannot set up superadmin {id}: {other:?}"),
+            }
+        }
+
+        let ctx = Ctx {
+            svc: svc.clone(),
+            bot: bot.clone(),
+            storage: storage::RedbStorage::new(svc.clone()),
+            cfg: BotConfig {
+                staff_chat_id,
+                superadmins: config.telegram.superadmins.clone(),
+                departments: config.bot.departments.clone(),
+                urgent_cooldown: config.bot.urgent_cooldown_minutes as i64 * 60,
+                miniapp_url: miniapp::app_url(config.web.public_url.as_ref()),
+            },
+        };
+        let handler = dptree::entry()
+            .branch(Update::filter_message().endpoint(handlers::on_message))
+            .branch(Update::filter_callback_query().endpoint(handlers::on_callback));
+        let dispatcher = Dispatcher::builder(bot.clone(), handler)
+            .dependencies(dptree::deps![ctx])
+            .default_handler(|_| async {})
+            .build();
+        let token = dispatcher.shutdown_token();
+        let h = health.clone();
+        let errors = LoggingErrorHandler::with_custom_text("Telegram update handling failed");
+        let task = match config.telegram.mode {
+            BotMode::Polling => {
+                // Polling and a webhook exclude each other: the builder calls deleteWebhook.
+                let listener = Polling::builder(bot.clone())
+                    .timeout(Duration::from_secs(10))
+                    .delete_webhook()
+                    .await
+                    .build();
+                health.set_bot(BotState::Polling);
+                tokio::spawn(dispatch(dispatcher, listener, errors, token, shutdown, h))
+            }
+            BotMode::Webhook => {
+                let Some((secret, rx)) = webhook else {
+                    tracing::error!("webhook mode without an inbox; the bot stays off");
+                    health.set_bot(BotState::Error);
+                    return None;
+                };
+                match set_webhook(&bot, config, secret.expose()).await {
+                    Ok(url) => tracing::info!(%url, "Telegram webhook set"),
+                    Err(e) => {
+                        tracing::error!(
+                            "Telegram refused the webhook ({e}): check web.public_url (Telegram needs https:// on port 443, 80, 88 or 8443); the bot stays off"
+                        );
+                        health.set_bot(BotState::Error);
+                        return None;
+                    }
+                }
+                let listener = webhook_listener(rx);
+                health.set_bot(BotState::Webhook);
+                // The webhook stays set while the server is down: Telegram keeps the updates
+                // and delivers them after a restart.
+                tokio::spawn(dispatch(dispatcher, listener, errors, token, shutdown, h))
+            }
+        };
+        Some(task)
+    }
+}
+
+/// Runs the dispatcher on `listener` until `shutdown` fires, then marks the bot off.
+async fn dispatch<L>(
+    mut dispatcher: Dispatcher<
+        Bot,
+        Box<dyn std::error::Error + Send + Sync>,
+        teloxide::dispatching::DefaultKey,
+    >,
+    listener: L,
+    errors: Arc<LoggingErrorHandler>,
+    token: teloxide::dispatching::ShutdownToken,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    health: Arc<Health>,
+) where
+    L: teloxide::update_listeners::UpdateListener + Send,
+    L::Err: std::fmt::Debug,
+{
+    let stopper = tokio::spawn(async move {
+        let _ = shutdown.changed().await;
+        if let Ok(f) = token.shutdown() {
+            f.await;
+        }
+    });
+    dispatcher.dispatch_with_listener(listener, errors).await;
+    stopper.abort();
+    health.set_bot(BotState::Disabled);
 }
 
 /// The actor of a Telegram user who is staff, if they are.

@@ -18,12 +18,17 @@ use crate::store::Reads;
 pub struct TelegramOut {
     bot: Bot,
     staff_chat_id: i64,
-    /// The staff group is a forum: each ticket gets its own topic.
-    staff_forum: bool,
+    /// The staff group is a forum: each ticket gets its own topic (learnt when the bot
+    /// connects, which may be after start-up).
+    staff_forum: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl TelegramOut {
-    pub fn new(bot: Bot, staff_chat_id: i64, staff_forum: bool) -> TelegramOut {
+    pub fn new(
+        bot: Bot,
+        staff_chat_id: i64,
+        staff_forum: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> TelegramOut {
         TelegramOut {
             bot,
             staff_chat_id,
@@ -187,7 +192,7 @@ impl TelegramOut {
             }
         }
         let mut thread_id = card.as_ref().and_then(|c| c.thread_id);
-        if self.staff_forum && thread_id.is_none() {
+        if self.staff_forum.load(std::sync::atomic::Ordering::Relaxed) && thread_id.is_none() {
             let name: String = format!("{} {}", ticket.number(), ticket.subject)
                 .chars()
                 .take(120)

@@ -2582,6 +2582,12 @@ impl Emulator {
     /// Starts a server on `127.0.0.1:<free port>` that accepts `token`. The bot's user id is
     /// the token's numeric prefix (or 1000 without one).
     pub fn start(token: &str) -> Emulator {
+        Emulator::start_on(token, 0)
+    }
+
+    /// Like [`Emulator::start`], on a chosen port (`0`: any free one) — for a server that
+    /// was pointed at Telegram before Telegram was there.
+    pub fn start_on(token: &str, port: u16) -> Emulator {
         let bot_id = token
             .split_once(':')
             .and_then(|(id, _)| id.parse().ok())
@@ -2592,7 +2598,8 @@ impl Emulator {
             wake: tokio::sync::Notify::new(),
             closing: AtomicBool::new(false),
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
         listener.set_nonblocking(true).expect("set_nonblocking");
         let addr = listener.local_addr().expect("local_addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
