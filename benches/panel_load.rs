@@ -19,6 +19,9 @@
 //!    requests/s as a share of the static route's in the same round.
 //! 4. RSS is read from `/proc/<pid>/status` (`VmRSS` now, `VmHWM` peak).
 //!
+//! `HELPDESK_BENCH_PAUSE_SECS=N` keeps the filled server up N seconds before the load (its pid,
+//! address and session cookie are printed), for profiling by hand (`perf record -e cpu-clock`).
+//!
 //! Targets (issue 4 and 7): list ≥ 25 % of the static route's requests/s with p99 < 50 ms;
 //! idle RSS < 40 MiB; RSS at 100k < 150 MiB; start-up to healthy < 300 ms at 100k.
 
@@ -455,6 +458,18 @@ fn main() {
         assert_eq!(r.status().as_u16(), 200, "{name}");
         let body = r.text().unwrap_or_default();
         assert!(body.contains(needle), "{name}: no {needle:?} in the page");
+    }
+    if let Some(secs) = std::env::var("HELPDESK_BENCH_PAUSE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        // For profiling by hand: the server with 100k tickets stays up this long.
+        println!(
+            "paused {secs} s: pid {pid}, {} , cookie {cookie}",
+            server.base
+        );
+        let _ = std::io::stdout().flush();
+        std::thread::sleep(Duration::from_secs(secs));
     }
     let mut results: Vec<Vec<WrkResult>> = vec![Vec::new(); routes.len()];
     for _round in 0..2 {

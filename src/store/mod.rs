@@ -336,9 +336,14 @@ pub trait Reads: TableSource {
         let mut out = Vec::new();
         let mut skipped = 0usize;
         let mut has_more = false;
-        let mut visit = |id: u64| -> Result<bool> {
-            let Some(t) = get_rec::<Ticket, _>(&tickets, "tickets", id)? else {
-                return Ok(true);
+        // `known`: the row when the caller already read it (the full scan), else looked up.
+        let mut visit = |id: u64, known: Option<Ticket>| -> Result<bool> {
+            let t = match known {
+                Some(t) => t,
+                None => match get_rec::<Ticket, _>(&tickets, "tickets", id)? {
+                    Some(t) => t,
+                    None => return Ok(true),
+                },
             };
             if !filter.matches(&t) {
                 return Ok(true);
@@ -359,21 +364,21 @@ pub trait Reads: TableSource {
             ids.sort_unstable_by(|a, b| b.cmp(a));
             ids.dedup();
             for id in ids {
-                if !visit(id)? {
+                if !visit(id, None)? {
                     break;
                 }
             }
         } else if let Some(r) = filter.requester {
             let idx = self.table(IDX_REQUESTER)?;
             for row in idx.range((r, 0u64)..=(r, u64::MAX))?.rev() {
-                if !visit(row?.0.value().1)? {
+                if !visit(row?.0.value().1, None)? {
                     break;
                 }
             }
         } else if let Some(a) = filter.assignee.as_deref() {
             let idx = self.table(IDX_ASSIGNEE)?;
             for row in idx.range((a, 0u64)..=(a, u64::MAX))?.rev() {
-                if !visit(row?.0.value().1)? {
+                if !visit(row?.0.value().1, None)? {
                     break;
                 }
             }
@@ -381,14 +386,15 @@ pub trait Reads: TableSource {
             let idx = self.table(IDX_STATUS)?;
             let code = status.code();
             for row in idx.range((code, 0u64)..=(code, u64::MAX))?.rev() {
-                if !visit(row?.0.value().1)? {
+                if !visit(row?.0.value().1, None)? {
                     break;
                 }
             }
         } else {
             // The table already open: a write transaction may not open it twice.
             for row in tickets.iter()?.rev() {
-                if !visit(row?.0.value())? {
+                let (k, v) = row?;
+                if !visit(k.value(), Some(dec("tickets", v.value())?))? {
                     break;
                 }
             }
