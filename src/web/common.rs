@@ -147,7 +147,32 @@ pub fn either(r: Result<Response, Response>) -> Response {
 
 /// A moment as the panel shows it: local date and time to the minute.
 pub fn fmt_time(t: crate::domain::Timestamp, tz: chrono_tz::Tz) -> String {
+    use chrono::{Datelike, Timelike};
+    // Written out rather than through a strftime pattern, which is parsed on every call (a
+    // list page formats fifty of these).
     chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+        .map(|d| {
+            let d = d.with_timezone(&tz);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                d.year(),
+                d.month(),
+                d.day(),
+                d.hour(),
+                d.minute()
+            )
+        })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn fmt_time_is_local_to_the_minute() {
+        assert_eq!(
+            super::fmt_time(1_750_000_000, chrono_tz::Europe::Moscow),
+            "2025-06-15 18:06"
+        );
+        assert_eq!(super::fmt_time(0, chrono_tz::UTC), "1970-01-01 00:00");
+    }
 }

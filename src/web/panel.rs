@@ -83,9 +83,9 @@ pub async fn authenticate(
     let Some(token) = cookie else {
         return Err(warp::reject::custom(NoSession));
     };
-    let svc = state.service.clone();
-    let tk = token.clone();
-    match blocking(move || svc.session(&tk)).await {
+    // Two B-tree reads and a SHA-256: cheaper inline than a hop to the blocking pool, and
+    // every panel request makes it. (An expired session is deleted: a rare short write.)
+    match state.service.session(&token) {
         Ok(Some((staff, s))) => Ok(StaffSession {
             staff,
             csrf: s.csrf,

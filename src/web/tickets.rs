@@ -214,13 +214,14 @@ async fn list(state: AppState, s: StaffSession, q: Vec<(String, String)>) -> Res
             };
             let svc = state.service.clone();
             let qq = query.clone();
-            let (tickets, has_more, staff) = blocking(move || {
+            // One page of reads (plus a full-text search when asked): run inline, the hop to
+            // the blocking pool cost more than the reads (benches/panel_load.rs).
+            let read = || -> Result<_, crate::service::ServiceError> {
                 let (tickets, has_more) = list_page(&svc, &qq, PAGE)?;
                 let staff = svc.read()?.staff_all()?;
                 Ok((tickets, has_more, staff))
-            })
-            .await
-            .map_err(|e| service_error(&s, &e))?;
+            };
+            let (tickets, has_more, staff) = read().map_err(|e| service_error(&s, &e))?;
             Ok(page(
                 list_view(lang, &s, &query, &tickets, has_more, &staff, tz),
                 StatusCode::OK,
