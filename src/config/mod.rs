@@ -231,11 +231,13 @@ impl Config {
 /// Warns when a config file holding secrets can be read by other users.
 fn permission_warning(path: &Path, cfg: &Config) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
-    let has_secret = !cfg.telegram.token.is_empty() || !cfg.smtp.password.is_empty();
+    let has_secret = !cfg.telegram.token.is_empty()
+        || !cfg.telegram.webhook_secret.is_empty()
+        || !cfg.smtp.password.is_empty();
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
     (has_secret && mode & 0o004 != 0).then(|| {
         format!(
-            "{} holds secrets and can be read by every user (mode {:o}): run 'chmod 600 {}' or move the secrets to HELPDESK_TELEGRAM_TOKEN / HELPDESK_SMTP_PASSWORD",
+            "{} holds secrets and can be read by every user (mode {:o}): run 'chmod 600 {}' or move the secrets to HELPDESK_TELEGRAM_TOKEN / HELPDESK_TELEGRAM_WEBHOOK_SECRET / HELPDESK_SMTP_PASSWORD",
             path.display(),
             mode & 0o777,
             path.display()

@@ -288,3 +288,25 @@ fn webhook_mode_keys_are_checked() {
     }
     assert!(err(&format!("[telegram]\n{T}mode = \"webhook\"\n")).contains("web.public_url"));
 }
+
+#[test]
+fn a_world_readable_config_with_any_secret_is_warned_about_without_quoting_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    for (text, secret) in [
+        (
+            "[telegram]\nwebhook_secret = \"only_this_one\"\n",
+            "only_this_one",
+        ),
+        ("[smtp]\npassword = \"pw-123456\"\n", "pw-123456"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let cfg = parse(text).unwrap();
+        let w = super::permission_warning(&path, &cfg).expect("a warning");
+        assert!(w.contains("chmod 600") && !w.contains(secret), "{w}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(super::permission_warning(&path, &cfg).is_none());
+    }
+}
