@@ -635,25 +635,48 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Texts in three languages, `(key, ru, uk, en)`, looked up by key through an index built on
+/// first use (pages and messages look up dozens per answer).
+pub struct TextTable {
+    rows: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    index: std::sync::OnceLock<std::collections::HashMap<&'static str, usize>>,
+}
+
+impl TextTable {
+    pub const fn new(
+        rows: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    ) -> TextTable {
+        TextTable {
+            rows,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The text `key` in `lang`, if the table has it.
+    pub fn get(&self, lang: Language, key: &str) -> Option<&'static str> {
+        let index = self.index.get_or_init(|| {
+            self.rows
+                .iter()
+                .enumerate()
+                .map(|(i, (k, ..))| (*k, i))
+                .collect()
+        });
+        index.get(key).map(|&i| {
+            let (_, ru, uk, en) = self.rows[i];
+            match lang {
+                Language::Ru => ru,
+                Language::Uk => uk,
+                Language::En => en,
+            }
+        })
+    }
+}
+
+static DEFAULTS: TextTable = TextTable::new(TEXTS);
+
 /// The default text for `key` in `lang`, or the key itself when unknown.
 pub fn default_text(lang: Language, key: &str) -> &str {
-    type Row = (&'static str, &'static str, &'static str);
-    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, Row>> =
-        std::sync::OnceLock::new();
-    let index = INDEX.get_or_init(|| {
-        TEXTS
-            .iter()
-            .map(|(k, ru, uk, en)| (*k, (*ru, *uk, *en)))
-            .collect()
-    });
-    index
-        .get(key)
-        .map(|(ru, uk, en)| match lang {
-            Language::Ru => *ru,
-            Language::Uk => *uk,
-            Language::En => *en,
-        })
-        .unwrap_or(key)
+    DEFAULTS.get(lang, key).unwrap_or(key)
 }
 
 /// Every text key.

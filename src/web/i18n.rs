@@ -345,25 +345,11 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+static PANEL: crate::domain::texts::TextTable = crate::domain::texts::TextTable::new(TEXTS);
+
 /// The panel text `key` in `lang`.
 pub fn t(lang: Language, key: &str) -> &'static str {
-    type Row = (&'static str, &'static str, &'static str);
-    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, Row>> =
-        std::sync::OnceLock::new();
-    let index = INDEX.get_or_init(|| {
-        TEXTS
-            .iter()
-            .map(|(k, ru, uk, en)| (*k, (*ru, *uk, *en)))
-            .collect()
-    });
-    index
-        .get(key)
-        .map(|(ru, uk, en)| match lang {
-            Language::Ru => *ru,
-            Language::Uk => *uk,
-            Language::En => *en,
-        })
-        .unwrap_or("?")
+    PANEL.get(lang, key).unwrap_or("?")
 }
 
 #[cfg(test)]
