@@ -57,6 +57,30 @@ impl Service {
         Ok(item)
     }
 
+    /// Tells the storekeepers (and admins) that `item` fell below its minimum, in `tx`.
+    pub(super) fn queue_low_stock_alert(
+        &self,
+        tx: &mut WriteTx,
+        item: &StockItem,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (qty, min) = (item.quantity.to_string(), item.min_level.to_string());
+        self.queue_alert(
+            tx,
+            |s| matches!(s.role, Role::Storekeeper | Role::Admin | Role::Superadmin),
+            "alert.low_stock",
+            &[
+                ("name", &item.name),
+                ("sku", &item.sku),
+                ("qty", &qty),
+                ("min", &min),
+            ],
+            vec![],
+            now,
+        )?;
+        Ok(())
+    }
+
     /// Moves stock: `amount` is a positive count for receipts and issues, a signed correction
     /// for adjustments, the new balance for imports.
     pub fn move_stock(
@@ -90,20 +114,7 @@ impl Service {
         tx.put_stock_item(&item)?;
         // Once per crossing below the minimum: tell the storekeepers (and admins).
         if !was_low && item.is_low() {
-            let (qty, min) = (item.quantity.to_string(), item.min_level.to_string());
-            self.queue_alert(
-                &mut tx,
-                |s| matches!(s.role, Role::Storekeeper | Role::Admin | Role::Superadmin),
-                "alert.low_stock",
-                &[
-                    ("name", &item.name),
-                    ("sku", &item.sku),
-                    ("qty", &qty),
-                    ("min", &min),
-                ],
-                vec![],
-                now,
-            )?;
+            self.queue_low_stock_alert(&mut tx, &item, now)?;
         }
         let m = tx.add_stock_move(StockMove {
             id: 0,

@@ -297,20 +297,7 @@ impl Service {
             }
             if !was_low && item.is_low() && alerts < MAX_IMPORT_ALERTS {
                 alerts += 1;
-                let (qty, min) = (item.quantity.to_string(), item.min_level.to_string());
-                self.queue_alert(
-                    &mut tx,
-                    |s| matches!(s.role, Role::Storekeeper | Role::Admin | Role::Superadmin),
-                    "alert.low_stock",
-                    &[
-                        ("name", &item.name),
-                        ("sku", &item.sku),
-                        ("qty", &qty),
-                        ("min", &min),
-                    ],
-                    vec![],
-                    now,
-                )?;
+                self.queue_low_stock_alert(&mut tx, &item, now)?;
             }
             done += 1;
             if done.is_multiple_of(1000) {
