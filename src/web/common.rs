@@ -145,6 +145,43 @@ pub fn either(r: Result<Response, Response>) -> Response {
     r.unwrap_or_else(|e| e)
 }
 
+/// Reads one part of a multipart upload, keeping at most `limit` bytes; `true` when the part
+/// was longer (the rest is read and dropped, so the form's other parts can still be read).
+pub async fn read_part(
+    part: &mut warp::multipart::Part,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), warp::Error> {
+    use bytes::Buf;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut over = false;
+    while let Some(chunk) = part.data().await {
+        let chunk = chunk?;
+        let bytes = chunk.chunk();
+        if !over && buf.len() + bytes.len() <= limit {
+            buf.extend_from_slice(bytes);
+        } else {
+            over = true;
+        }
+    }
+    Ok((buf, over))
+}
+
+/// Reads and drops a request body, at most `limit` bytes.
+pub async fn drain<B: bytes::Buf>(
+    body: impl futures::Stream<Item = Result<B, warp::Error>>,
+    limit: u64,
+) {
+    use futures::StreamExt;
+    let mut body = std::pin::pin!(body);
+    let mut seen = 0u64;
+    while seen <= limit {
+        match body.next().await {
+            Some(Ok(chunk)) => seen += chunk.remaining() as u64,
+            _ => break,
+        }
+    }
+}
+
 /// A moment as the panel shows it: local date and time to the minute.
 pub fn fmt_time(t: crate::domain::Timestamp, tz: chrono_tz::Tz) -> String {
     use chrono::{Datelike, Timelike};

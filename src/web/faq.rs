@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 use maud::{Markup, html};
-use warp::Buf;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::{StatusCode, header};
@@ -866,17 +865,7 @@ async fn read_upload(mut form: warp::multipart::FormData) -> Result<Upload, warp
         let mut part = part?;
         let name = part.name().to_string();
         let limit = if name == "file" { MAX_UPLOAD } else { 4096 };
-        let mut buf: Vec<u8> = Vec::new();
-        let mut over = false;
-        while let Some(chunk) = part.data().await {
-            let chunk = chunk?;
-            let bytes = chunk.chunk();
-            if !over && buf.len() + bytes.len() <= limit {
-                buf.extend_from_slice(bytes);
-            } else {
-                over = true;
-            }
-        }
+        let (buf, over) = common::read_part(&mut part, limit).await?;
         if name == "file" {
             up.too_large |= over;
             up.file = Some(buf);

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use maud::{Markup, html};
-use warp::Buf;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::{StatusCode, header};
@@ -264,6 +263,18 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(s())
         .and(warp::multipart::form().max_length(MAX_UPLOAD_BODY))
         .then(upload);
+    // A refused upload whose body is still unread (too large by its length): read and drop it
+    // first, up to a bound, so the browser gets the page instead of a connection reset while
+    // it is still sending.
+    let refused_unread = warp::path!("stock-import")
+        .and(warp::post())
+        .and(s())
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
+        .then(|st, s, length, body| async move {
+            common::drain(body, DRAIN_LIMIT).await;
+            upload_refused(st, s, length).await
+        });
     let refused = warp::path!("stock-import")
         .and(warp::post())
         .and(s())
@@ -294,6 +305,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .then(|id, st, s, f| apply(st, s, id, f));
     form_page
         .or(upload)
+        .unify()
+        .or(refused_unread)
         .unify()
         .or(refused)
         .unify()
@@ -381,17 +394,7 @@ async fn read_upload(mut form: warp::multipart::FormData) -> Result<Upload, warp
         let is_file = name == "file" || name == "catalog";
         let filename = part.filename().unwrap_or(&name).to_string();
         let limit = if is_file { MAX_UPLOAD - total } else { 4096 };
-        let mut buf: Vec<u8> = Vec::new();
-        let mut over = false;
-        while let Some(chunk) = part.data().await {
-            let chunk = chunk?;
-            let bytes = chunk.chunk();
-            if !over && buf.len() + bytes.len() <= limit {
-                buf.extend_from_slice(bytes);
-            } else {
-                over = true;
-            }
-        }
+        let (buf, over) = common::read_part(&mut part, limit).await?;
         if is_file {
             up.too_large |= over;
             total += buf.len();
@@ -483,6 +486,10 @@ async fn upload(state: AppState, s: StaffSession, form: warp::multipart::FormDat
     });
     redirect(&format!("/stock-import/{id}"))
 }
+
+/// Most of a refused upload read (and dropped) before answering; beyond it the connection is
+/// closed.
+const DRAIN_LIMIT: u64 = 4 * MAX_UPLOAD_BODY;
 
 async fn upload_refused(state: AppState, s: StaffSession, length: Option<u64>) -> Response {
     let lang = s.lang();
