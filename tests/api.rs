@@ -10,32 +10,20 @@
 mod common;
 mod tg_emulator;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
+use common::browser::{Browser, Resp, client, send};
 use common::{Sandbox, Server};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "password1";
 
-/// An HTTP answer.
-struct Resp {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
+/// The API's one error shape.
+trait ErrorShape {
+    fn error(&self, status: u16) -> (String, Option<String>);
 }
 
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-
+impl ErrorShape for Resp {
     /// Asserts the one error shape and returns (code, field).
     #[track_caller]
     fn error(&self, status: u16) -> (String, Option<String>) {
@@ -44,12 +32,7 @@ impl Resp {
         let e = v["error"].as_object().expect("an error object");
         assert_eq!(e.len(), 3, "code, message, field: {v}");
         assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
-        assert!(
-            self.headers["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("application/json")
-        );
+        assert!(self.header("content-type").starts_with("application/json"));
         (
             e["code"].as_str().expect("code").to_string(),
             e["field"].as_str().map(str::to_string),
@@ -57,118 +40,23 @@ impl Resp {
     }
 }
 
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .no_proxy()
-        .build()
-        .expect("http client")
-}
-
-fn send(req: reqwest::blocking::RequestBuilder) -> Resp {
-    let r = req.send().expect("request");
-    Resp {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        body: r.bytes().expect("body").to_vec(),
-    }
-}
-
-/// A panel user: a cookie jar and a client that does not follow redirects.
-struct Browser {
-    http: reqwest::blocking::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    fn login(server: &Server, login: &str) -> Browser {
-        let mut b = Browser {
-            http: client(),
-            base: server.url(""),
-            cookies: HashMap::new(),
-        };
-        let page = b.get("/login");
-        assert_eq!(page.status, 200);
-        let token = hidden_csrf(&page.text());
-        let r = b.post(
-            "/login",
-            &[("csrf", &token), ("login", login), ("password", PASSWORD)],
-        );
-        assert_eq!(r.status, 303, "login as {login}: {}", r.text());
-        b
-    }
-
-    fn send(&mut self, req: reqwest::blocking::RequestBuilder) -> Resp {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let req = if cookie.is_empty() {
-            req
-        } else {
-            req.header("cookie", cookie)
-        };
-        let r = send(req);
-        for v in r.headers.get_all("set-cookie") {
-            let v = v.to_str().expect("ascii cookie");
-            let pair = v.split(';').next().unwrap_or("");
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if value.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        r
-    }
-
-    fn get(&mut self, path: &str) -> Resp {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req)
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req)
-    }
-
-    fn csrf(&mut self) -> String {
-        let page = self.get("/");
-        assert_eq!(page.status, 200);
-        hidden_csrf(&page.text())
-    }
-
-    /// Creates an API token in the panel; returns the secret shown once.
-    #[track_caller]
-    fn create_token(&mut self, name: &str, scope: &str) -> String {
-        let csrf = self.csrf();
-        let r = self.post(
-            "/api-tokens",
-            &[("csrf", &csrf), ("name", name), ("scope", scope)],
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-        let html = r.text();
-        let at = html
-            .find("<pre id=\"secret\">")
-            .expect("the secret is shown")
-            + 17;
-        let secret = html[at..].split('<').next().unwrap().to_string();
-        assert!(secret.starts_with("hd_") && secret.len() == 67, "{secret}");
-        secret
-    }
-}
-
+/// Creates an API token in the panel; returns the secret shown once.
 #[track_caller]
-fn hidden_csrf(html: &str) -> String {
+fn create_token(b: &mut Browser, name: &str, scope: &str) -> String {
+    let csrf = b.csrf();
+    let r = b.post(
+        "/api-tokens",
+        &[("csrf", &csrf), ("name", name), ("scope", scope)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let html = r.text();
     let at = html
-        .find("name=\"csrf\" value=\"")
-        .unwrap_or_else(|| panic!("no csrf field in:\n{html}"))
-        + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_string()
+        .find("<pre id=\"secret\">")
+        .expect("the secret is shown")
+        + 17;
+    let secret = html[at..].split('<').next().unwrap().to_string();
+    assert!(secret.starts_with("hd_") && secret.len() == 67, "{secret}");
+    secret
 }
 
 /// An API client holding one bearer token.
@@ -256,7 +144,7 @@ fn tokens_from_the_panel_drive_every_route() {
     add_staff(&sb, "boss", "admin");
     add_staff(&sb, "olga", "operator");
     let server = sb.serve(&[]);
-    let mut boss = Browser::login(&server, "boss");
+    let mut boss = Browser::login(&server, "boss", PASSWORD);
 
     // --- Tokens in the panel: admins only, CSRF, the secret shown once. ---
     let page = boss.get("/api-tokens");
@@ -264,7 +152,7 @@ fn tokens_from_the_panel_drive_every_route() {
     assert!(page.text().contains("href=\"/api-tokens\""), "nav link");
     let no_csrf = boss.post("/api-tokens", &[("name", "x"), ("scope", "read")]);
     assert_eq!(no_csrf.status, 403);
-    let mut olga = Browser::login(&server, "olga");
+    let mut olga = Browser::login(&server, "olga", PASSWORD);
     assert_eq!(olga.get("/api-tokens").status, 403);
     assert!(!olga.get("/").text().contains("href=\"/api-tokens\""));
     let olga_csrf = olga.csrf();
@@ -278,8 +166,8 @@ fn tokens_from_the_panel_drive_every_route() {
     );
     assert_eq!(r.status, 403);
 
-    let rw = boss.create_token("1c-sync", "read-write");
-    let ro = boss.create_token("monitoring", "read");
+    let rw = create_token(&mut boss, "1c-sync", "read-write");
+    let ro = create_token(&mut boss, "monitoring", "read");
     let list = boss.get("/api-tokens").text();
     assert!(list.contains("1c-sync") && list.contains("monitoring"));
     assert!(!list.contains(&rw[3..]), "the secret is shown only once");
@@ -813,8 +701,8 @@ mod bot {
         emu.push_callback(USER, USER, deps.message_id, &data);
         expect(&emu, USER, m, "Готово");
 
-        let mut boss = Browser::login(&server, "boss");
-        let secret = boss.create_token("crm", "read-write");
+        let mut boss = Browser::login(&server, "boss", PASSWORD);
+        let secret = create_token(&mut boss, "crm", "read-write");
         let api = Api::new(&server, Some(&secret));
 
         // A ticket filed for the registered requester tells them; a reply reaches them.

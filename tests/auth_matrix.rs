@@ -32,6 +32,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::browser::hidden_csrf;
 use common::{Sandbox, Server};
 use miniapp_support::{STAFF_CHAT, TOKEN, init_data};
 use serde_json::{Value, json};
@@ -755,15 +756,6 @@ struct Session {
     csrf: String,
 }
 
-fn csrf_of(body: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let at = body
-        .find(marker)
-        .unwrap_or_else(|| panic!("no csrf field in:\n{body}"))
-        + marker.len();
-    body[at..].split('"').next().unwrap().to_string()
-}
-
 fn form_body(pairs: &[(String, String)]) -> String {
     let mut s = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -781,12 +773,7 @@ fn parse_form(body: &str) -> Vec<(String, String)> {
 impl Http {
     fn new(server: &Server) -> Http {
         Http {
-            client: reqwest::blocking::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(30))
-                .no_proxy()
-                .build()
-                .unwrap(),
+            client: common::browser::client(),
             base: server.url(""),
         }
     }
@@ -866,7 +853,7 @@ impl Http {
             .get("hd_csrf")
             .cloned()
             .expect("hd_csrf cookie");
-        let field = csrf_of(&page.body);
+        let field = hidden_csrf(&page.body);
         let r = self.send(
             "POST",
             "/login",
@@ -893,27 +880,18 @@ impl Http {
         };
         let p = self.get_as("/people/password", &s);
         assert_eq!(p.status, 200, "{}", p.body);
-        s.csrf = csrf_of(&p.body);
+        s.csrf = hidden_csrf(&p.body);
         s
     }
 }
 
 /// A multipart form with `fields` and an empty `file` (a CSV).
 fn multipart(fields: &[(String, String)]) -> (String, Vec<u8>) {
-    let b = "matrixboundary7MA4YWxkTrZu0gW";
-    let mut out = String::new();
-    for (k, v) in fields {
-        out.push_str(&format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-        ));
-    }
-    out.push_str(&format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"faq.csv\"\r\nContent-Type: text/csv\r\n\r\n\r\n--{b}--\r\n"
-    ));
-    (
-        format!("multipart/form-data; boundary={b}"),
-        out.into_bytes(),
-    )
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    common::browser::multipart(&fields, &[("file", "faq.csv", b"")])
 }
 
 // ---------------------------------------------------------------------------------------------

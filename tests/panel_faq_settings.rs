@@ -7,157 +7,10 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::time::Duration;
-
+use common::browser::Browser;
 use common::{Sandbox, Server};
 
 const PASSWORD: &str = "password1";
-
-/// An HTTP answer with its headers.
-struct Resp {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    }
-}
-
-/// A browser: a cookie jar and a client that does not follow redirects.
-struct Browser {
-    http: reqwest::blocking::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    fn new(server: &Server) -> Browser {
-        Browser {
-            http: reqwest::blocking::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(10))
-                .no_proxy()
-                .build()
-                .expect("http client"),
-            base: server.url(""),
-            cookies: HashMap::new(),
-        }
-    }
-
-    /// Signs in as `login` (GET /login for the CSRF cookie and field, POST /login).
-    fn login(server: &Server, login: &str) -> Browser {
-        let mut b = Browser::new(server);
-        let page = b.get("/login");
-        assert_eq!(page.status, 200);
-        let token = hidden_csrf(&page.text());
-        let r = b.post(
-            "/login",
-            &[("csrf", &token), ("login", login), ("password", PASSWORD)],
-        );
-        assert_eq!(r.status, 303, "login as {login}: {}", r.text());
-        assert!(b.cookies.contains_key("hd_session"), "no session cookie");
-        b
-    }
-
-    fn send(&mut self, req: reqwest::blocking::RequestBuilder) -> Resp {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let req = if cookie.is_empty() {
-            req
-        } else {
-            req.header("cookie", cookie)
-        };
-        let r = req.send().expect("request");
-        for v in r.headers().get_all("set-cookie") {
-            let v = v.to_str().expect("ascii cookie");
-            let pair = v.split(';').next().unwrap_or("");
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if value.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        Resp {
-            status: r.status().as_u16(),
-            headers: r.headers().clone(),
-            body: r.bytes().expect("body").to_vec(),
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Resp {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req)
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req)
-    }
-
-    /// A multipart POST with text fields and one file part named `file`.
-    fn post_file(&mut self, path: &str, fields: &[(&str, &str)], file: &[u8]) -> Resp {
-        let boundary = "----helpdesk-test-boundary-7d1f";
-        let mut body = Vec::new();
-        for (k, v) in fields {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"faq.csv\"\r\nContent-Type: text/csv\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(file);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body);
-        self.send(req)
-    }
-
-    /// The session's CSRF token, read from a page behind the session.
-    fn csrf(&mut self) -> String {
-        let page = self.get("/faq");
-        hidden_csrf(&page.text())
-    }
-}
-
-/// The value of the first hidden `csrf` input of a page.
-#[track_caller]
-fn hidden_csrf(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .unwrap_or_else(|| panic!("no csrf field in:\n{html}"))
-        + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_string()
-}
 
 /// The value of attribute `attr` on the element with `id="{id}"`, if there is one.
 fn attr_of(html: &str, id: &str, attr: &str) -> Option<String> {
@@ -241,7 +94,7 @@ fn create_entry(b: &mut Browser, csrf: &str, q: &str, alts: &str, answer: &str) 
 #[test]
 fn faq_create_try_edit_refusals_escaping_and_csv() {
     let (_sb, server) = start();
-    let mut b = Browser::login(&server, "boss");
+    let mut b = Browser::login(&server, "boss", PASSWORD);
     let csrf = b.csrf();
 
     // Create; it is listed; the try box answers with it.
@@ -358,25 +211,37 @@ fn faq_create_try_edit_refusals_escaping_and_csv() {
     assert_eq!(csv.status, 200);
     assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
     assert!(
-        csv.body
+        csv.bytes
             .starts_with(b"\xEF\xBB\xBFquestion,answer,alternatives\r\n")
     );
-    let text = String::from_utf8(csv.body.clone()).expect("UTF-8");
+    let text = String::from_utf8(csv.bytes.clone()).expect("UTF-8");
     assert!(text.contains("Как сменить пароль?"));
     assert!(text.contains("забыл пароль"));
 
     // Import without CSRF: 403, nothing changed.
     let extra = "New entry from CSV?,Yes it is,csv alt one|csv alt two\r\n";
-    let mut changed = csv.body.clone();
+    let mut changed = csv.bytes.clone();
     changed.extend_from_slice(extra.as_bytes());
-    assert_eq!(b.post_file("/faq/import", &[], &changed).status, 403);
+    assert_eq!(
+        b.post_multipart("/faq/import", &[], &[("file", "faq.csv", &changed)])
+            .status,
+        403
+    );
     assert_eq!(list_ids(&mut b), vec![vpn, pwd, xss]);
 
     // Import the export as is: all unchanged (round trip); then with one more row.
-    let r = b.post_file("/faq/import", &[("csrf", &csrf)], &csv.body);
+    let r = b.post_multipart(
+        "/faq/import",
+        &[("csrf", &csrf)],
+        &[("file", "faq.csv", &csv.bytes)],
+    );
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("location"), "/faq?added=0&updated=0&unchanged=3");
-    let r = b.post_file("/faq/import", &[("csrf", &csrf)], &changed);
+    let r = b.post_multipart(
+        "/faq/import",
+        &[("csrf", &csrf)],
+        &[("file", "faq.csv", &changed)],
+    );
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("location"), "/faq?added=1&updated=0&unchanged=3");
     let ids = list_ids(&mut b);
@@ -385,22 +250,30 @@ fn faq_create_try_edit_refusals_escaping_and_csv() {
 
     // A bad file names its line and changes nothing.
     let bad = "question,answer\nFine question?,Fine\nNo answer here?,\n";
-    let r = b.post_file("/faq/import", &[("csrf", &csrf)], bad.as_bytes());
+    let r = b.post_multipart(
+        "/faq/import",
+        &[("csrf", &csrf)],
+        &[("file", "faq.csv", bad.as_bytes())],
+    );
     assert_eq!(r.status, 400);
     assert!(r.text().contains("line 3"), "{}", r.text());
     let big = vec![b'a'; 2 * 1024 * 1024 + 10];
-    let r = b.post_file("/faq/import", &[("csrf", &csrf)], &big);
+    let r = b.post_multipart(
+        "/faq/import",
+        &[("csrf", &csrf)],
+        &[("file", "faq.csv", &big)],
+    );
     assert_eq!(r.status, 400);
     assert!(attr_of(&r.text(), "import-error", "role").is_some());
     assert_eq!(list_ids(&mut b), ids);
     let again = b.get("/faq/export.csv");
-    assert!(String::from_utf8_lossy(&again.body).contains("New entry from CSV?"));
+    assert!(String::from_utf8_lossy(&again.bytes).contains("New entry from CSV?"));
 }
 
 #[test]
 fn bot_texts_and_roles() {
     let (_sb, server) = start();
-    let mut b = Browser::login(&server, "boss");
+    let mut b = Browser::login(&server, "boss", PASSWORD);
     let csrf = b.csrf();
 
     let list = b.get("/settings");
@@ -519,7 +392,7 @@ fn bot_texts_and_roles() {
     assert!(!page.contains("Call 1234."));
 
     // An operator may use /faq but not /settings.
-    let mut op = Browser::login(&server, "olga");
+    let mut op = Browser::login(&server, "olga", PASSWORD);
     let op_csrf = op.csrf();
     assert_eq!(op.get("/faq").status, 200);
     assert_eq!(op.get("/faq/new").status, 200);

@@ -9,125 +9,13 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::io::Read;
-use std::time::Duration;
 
+use common::browser::Browser;
 use common::{Sandbox, Server};
 
 const PASSWORD: &str = "password1";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// An HTTP answer with its headers.
-struct Resp {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    }
-}
-
-/// A browser: a cookie jar and a client that does not follow redirects.
-struct Browser {
-    http: reqwest::blocking::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    /// Signs in as `login` (GET /login for the CSRF cookie and field, POST /login).
-    fn login(server: &Server, login: &str) -> Browser {
-        let mut b = Browser {
-            http: reqwest::blocking::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(30))
-                .no_proxy()
-                .build()
-                .expect("http client"),
-            base: server.url(""),
-            cookies: HashMap::new(),
-        };
-        let page = b.get("/login");
-        assert_eq!(page.status, 200);
-        let token = hidden_csrf(&page.text());
-        let r = b.post(
-            "/login",
-            &[("csrf", &token), ("login", login), ("password", PASSWORD)],
-        );
-        assert_eq!(r.status, 303, "login as {login}: {}", r.text());
-        assert!(b.cookies.contains_key("hd_session"), "no session cookie");
-        b
-    }
-
-    fn send(&mut self, req: reqwest::blocking::RequestBuilder) -> Resp {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let req = if cookie.is_empty() {
-            req
-        } else {
-            req.header("cookie", cookie)
-        };
-        let r = req.send().expect("request");
-        for v in r.headers().get_all("set-cookie") {
-            let v = v.to_str().expect("ascii cookie");
-            let pair = v.split(';').next().unwrap_or("");
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if value.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        Resp {
-            status: r.status().as_u16(),
-            headers: r.headers().clone(),
-            body: r.bytes().expect("body").to_vec(),
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Resp {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req)
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req)
-    }
-
-    /// The session's CSRF token, read from the dashboard (the sign-out form carries it).
-    fn csrf(&mut self) -> String {
-        let page = self.get("/");
-        assert_eq!(page.status, 200);
-        hidden_csrf(&page.text())
-    }
-}
-
-/// The value of the first hidden `csrf` input of a page.
-#[track_caller]
-fn hidden_csrf(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .unwrap_or_else(|| panic!("no csrf field in:\n{html}"))
-        + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_string()
-}
 
 /// A sandbox with an admin `boss` and an operator `olga`, and its server.
 fn start() -> (Sandbox, Server) {
@@ -166,7 +54,7 @@ fn zip_entry(bytes: &[u8], name: &str) -> String {
 #[test]
 fn logs_reports_and_exports() {
     let (_sb, server) = start();
-    let mut boss = Browser::login(&server, "boss");
+    let mut boss = Browser::login(&server, "boss", PASSWORD);
 
     // The audit trail shows the sign-in, newest first.
     let logs = boss.get("/logs");
@@ -225,11 +113,11 @@ fn logs_reports_and_exports() {
     assert_eq!(x.status, 200);
     assert_eq!(x.header("content-type"), XLSX);
     assert!(x.header("content-disposition").starts_with("attachment;"));
-    assert_eq!(&x.body[..4], b"PK\x03\x04", "a ZIP file");
-    assert!(zip_entry(&x.body, "[Content_Types].xml").contains("spreadsheetml"));
-    let sheet = zip_entry(&x.body, "xl/worksheets/sheet1.xml");
+    assert_eq!(&x.bytes[..4], b"PK\x03\x04", "a ZIP file");
+    assert!(zip_entry(&x.bytes, "[Content_Types].xml").contains("spreadsheetml"));
+    let sheet = zip_entry(&x.bytes, "xl/worksheets/sheet1.xml");
     assert!(sheet.contains(r#"<row r="2""#), "a row per ticket: {sheet}");
-    let strings = zip_entry(&x.body, "xl/sharedStrings.xml");
+    let strings = zip_entry(&x.bytes, "xl/sharedStrings.xml");
     assert!(strings.contains(">#1<"), "{strings}");
     assert!(strings.contains("Анна Caller"));
     assert!(strings.contains("Нет сети &lt;b&gt;на 3 этаже&lt;/b&gt;"));
@@ -237,15 +125,15 @@ fn logs_reports_and_exports() {
     // A range without tickets has only the header row.
     let empty = boss.get("/reports/tickets.xlsx?from=2020-01-01&to=2020-01-31");
     assert_eq!(empty.status, 200);
-    assert!(!zip_entry(&empty.body, "xl/worksheets/sheet1.xml").contains(r#"<row r="2""#));
+    assert!(!zip_entry(&empty.bytes, "xl/worksheets/sheet1.xml").contains(r#"<row r="2""#));
 
     let s = boss.get("/reports/summary.xlsx");
     assert_eq!(s.status, 200);
     assert_eq!(s.header("content-type"), XLSX);
-    assert!(zip_entry(&s.body, "xl/workbook.xml").contains("<sheet "));
+    assert!(zip_entry(&s.bytes, "xl/workbook.xml").contains("<sheet "));
 
     // An operator may see reports but not the logs.
-    let mut olga = Browser::login(&server, "olga");
+    let mut olga = Browser::login(&server, "olga", PASSWORD);
     assert_eq!(olga.get("/reports").status, 200);
     assert_eq!(olga.get("/logs").status, 403);
     assert_eq!(olga.get("/logs/messages").status, 403);
@@ -254,7 +142,7 @@ fn logs_reports_and_exports() {
 #[test]
 fn archives_and_broadcast() {
     let (sb, server) = start();
-    let mut boss = Browser::login(&server, "boss");
+    let mut boss = Browser::login(&server, "boss", PASSWORD);
     let manual = sb.data_dir().join("archive").join("manual");
     let count = || std::fs::read_dir(&manual).map(|d| d.count()).unwrap_or(0);
 
@@ -289,7 +177,7 @@ fn archives_and_broadcast() {
     let dl = boss.get(&format!("/archives/manual/{name}"));
     assert_eq!(dl.status, 200);
     assert!(dl.header("content-disposition").contains(&name));
-    assert_eq!(dl.body, on_disk, "downloaded bytes equal the file");
+    assert_eq!(dl.bytes, on_disk, "downloaded bytes equal the file");
     // Who took a copy of the database is on record.
     let audit = boss.get("/logs/audit").text();
     assert!(
@@ -321,7 +209,7 @@ fn archives_and_broadcast() {
         let r = boss.get(&path);
         assert_eq!(r.status, 404, "{path}");
         assert!(
-            !r.body.starts_with(b"\x28\xb5\x2f\xfd"),
+            !r.bytes.starts_with(b"\x28\xb5\x2f\xfd"),
             "{path}: no zstd data"
         );
     }
@@ -374,7 +262,7 @@ fn archives_and_broadcast() {
     assert_eq!(boss.get("/broadcast/999").status, 404);
 
     // An operator gets none of it.
-    let mut olga = Browser::login(&server, "olga");
+    let mut olga = Browser::login(&server, "olga", PASSWORD);
     let olga_csrf = olga.csrf();
     assert_eq!(olga.get("/archives").status, 403);
     assert_eq!(olga.get(&format!("/archives/manual/{name}")).status, 403);
@@ -395,7 +283,7 @@ fn archives_and_broadcast() {
 #[test]
 fn dashboard_digest_toggle_and_sla_due_times() {
     let (_sb, server) = start();
-    let mut b = Browser::login(&server, "boss");
+    let mut b = Browser::login(&server, "boss", PASSWORD);
     let page = b.get("/").text();
     assert!(page.contains("id=\"digest\">выключена"), "{page}");
     let csrf = b.csrf();

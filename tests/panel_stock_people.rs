@@ -4,144 +4,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
+use common::browser::{Browser, hidden_csrf};
 use common::{Sandbox, Server};
 
 const PASSWORD: &str = "password1";
-
-/// An HTTP answer with what the tests look at.
-#[derive(Debug)]
-struct Page {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-/// A browser: keeps cookies, does not follow redirects.
-struct Browser {
-    http: reqwest::blocking::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn new(server: &Server) -> Browser {
-        Browser {
-            http: reqwest::blocking::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(10))
-                .no_proxy()
-                .build()
-                .expect("http client"),
-            base: server.url(""),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn finish(&mut self, r: reqwest::blocking::Response) -> Page {
-        for v in r.headers().get_all("set-cookie") {
-            let v = v.to_str().expect("ascii cookie");
-            let pair = v.split(';').next().unwrap_or("");
-            let (k, val) = pair.split_once('=').expect("cookie pair");
-            if val.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(k.trim());
-            } else {
-                self.cookies.insert(k.trim().to_string(), val.to_string());
-            }
-        }
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        Page {
-            status,
-            location,
-            body: r.text().expect("body"),
-        }
-    }
-
-    #[track_caller]
-    fn get(&mut self, path: &str) -> Page {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        self.finish(r)
-    }
-
-    #[track_caller]
-    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let mut ser = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in fields {
-            ser.append_pair(k, v);
-        }
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(ser.finish())
-            .send()
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        self.finish(r)
-    }
-
-    /// POST with the CSRF token of the page at `from` added.
-    #[track_caller]
-    fn submit(&mut self, from: &str, path: &str, fields: &[(&str, &str)]) -> Page {
-        let page = self.get(from);
-        assert_eq!(page.status, 200, "GET {from}: {}", page.body);
-        let token = csrf_of(&page.body);
-        let mut all = vec![("csrf", token.as_str())];
-        all.extend_from_slice(fields);
-        self.post(path, &all)
-    }
-}
-
-/// The hidden CSRF field's value in a page.
-#[track_caller]
-fn csrf_of(body: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let at = body
-        .find(marker)
-        .unwrap_or_else(|| panic!("no csrf field in:\n{body}"))
-        + marker.len();
-    body[at..].split('"').next().unwrap().to_string()
-}
-
-/// Signs in; returns the browser with its session cookie.
-#[track_caller]
-fn sign_in(server: &Server, login: &str, password: &str) -> Browser {
-    let mut b = Browser::new(server);
-    let r = try_sign_in(&mut b, login, password);
-    assert_eq!(r.status, 303, "login {login}: {}", r.body);
-    assert!(b.cookies.contains_key("hd_session"), "no session cookie");
-    b
-}
-
-fn try_sign_in(b: &mut Browser, login: &str, password: &str) -> Page {
-    let page = b.get("/login");
-    let token = csrf_of(&page.body);
-    b.post(
-        "/login",
-        &[("csrf", &token), ("login", login), ("password", password)],
-    )
-}
 
 /// A sandbox with the given accounts (login, role) and a server on it.
 fn start(accounts: &[(&str, &str)]) -> (Sandbox, Server) {
@@ -178,7 +44,7 @@ fn quantity(b: &mut Browser, path: &str) -> i64 {
 #[test]
 fn stock_items_receipts_issues_and_escaping() {
     let (_sb, server) = start(&[("boss", "admin")]);
-    let mut b = sign_in(&server, "boss", PASSWORD);
+    let mut b = Browser::login(&server, "boss", PASSWORD);
     assert_eq!(b.get("/stock").status, 200);
 
     // Without the CSRF token: 403, nothing created.
@@ -194,7 +60,7 @@ fn stock_items_receipts_issues_and_escaping() {
 
     let r = b.submit("/stock/new", "/stock/new", &new_item);
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.location, "/stock/CE285A");
+    assert_eq!(r.location(), "/stock/CE285A");
     let list = b.get("/stock").body;
     assert!(list.contains("&lt;script&gt;alert(1)&lt;/script&gt; HP 85A"));
     assert!(!list.contains("<script>alert(1)"));
@@ -333,7 +199,7 @@ fn stock_items_receipts_issues_and_escaping() {
         ],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.location, "/stock/HP%2085A%2FB");
+    assert_eq!(r.location(), "/stock/HP%2085A%2FB");
     assert!(b.get("/stock/HP%2085A%2FB").body.contains("HP 85A/B"));
     let r = b.submit(
         "/stock/new",
@@ -345,7 +211,7 @@ fn stock_items_receipts_issues_and_escaping() {
             ("min_level", "0"),
         ],
     );
-    assert_eq!(r.location, "/stock/50%25");
+    assert_eq!(r.location(), "/stock/50%25");
     let r = b.submit("/stock/50%25", "/stock/50%25/receipt", &[("amount", "4")]);
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(quantity(&mut b, "/stock/50%25"), 4);
@@ -360,7 +226,7 @@ fn storekeepers_and_operators_on_stock_and_people() {
         ("olga", "operator"),
         ("root", "superadmin"),
     ]);
-    let mut petr = sign_in(&server, "petr", PASSWORD);
+    let mut petr = Browser::login(&server, "petr", PASSWORD);
     let r = petr.submit(
         "/stock/new",
         "/stock/new",
@@ -377,7 +243,7 @@ fn storekeepers_and_operators_on_stock_and_people() {
     // No staff management for a storekeeper.
     assert_eq!(petr.get("/people/staff").status, 403);
     assert_eq!(petr.get("/people").status, 403);
-    let token = csrf_of(&petr.get("/stock").body);
+    let token = hidden_csrf(&petr.get("/stock").body);
     for (path, fields) in [
         ("/people/staff/olga/disable", vec![]),
         ("/people/staff/olga/role", vec![("role", "admin")]),
@@ -397,7 +263,7 @@ fn storekeepers_and_operators_on_stock_and_people() {
     // The password page is open to every staff member.
     assert_eq!(petr.get("/people/password").status, 200);
 
-    let mut olga = sign_in(&server, "olga", PASSWORD);
+    let mut olga = Browser::login(&server, "olga", PASSWORD);
     let page = olga.get("/stock");
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Paper A4"));
@@ -425,7 +291,7 @@ fn storekeepers_and_operators_on_stock_and_people() {
     assert_eq!(r.status, 403);
 
     // An unknown requester is a 404 for someone who may manage them.
-    let mut root = sign_in(&server, "root", PASSWORD);
+    let mut root = Browser::login(&server, "root", PASSWORD);
     let r = root.submit("/people", "/people/requesters/123/block", &[]);
     assert_eq!(r.status, 404);
     let long = "x".repeat(300);
@@ -444,7 +310,7 @@ fn staff_roles_last_superadmin_and_password_change() {
     let staff = "/people/staff";
 
     // Admins cannot hand out or take the superadmin role.
-    let mut anna = sign_in(&server, "anna", PASSWORD);
+    let mut anna = Browser::login(&server, "anna", PASSWORD);
     let page = anna.get(staff).body;
     assert!(!page.contains("$argon2"), "no password hashes on pages");
     assert!(!page.contains("value=\"superadmin\""));
@@ -461,7 +327,7 @@ fn staff_roles_last_superadmin_and_password_change() {
     );
 
     // The last superadmin keeps the role and cannot disable themselves.
-    let mut root = sign_in(&server, "root", PASSWORD);
+    let mut root = Browser::login(&server, "root", PASSWORD);
     let r = root.submit(staff, "/people/staff/root/role", &[("role", "admin")]);
     assert_eq!(r.status, 409);
     assert!(r.body.contains("last superadmin"), "{}", r.body);
@@ -525,12 +391,12 @@ fn staff_roles_last_superadmin_and_password_change() {
     let r = root.submit(staff, "/people/staff/vera/disable", &[]);
     assert_eq!(r.status, 303);
     let mut b = Browser::new(&server);
-    assert_eq!(try_sign_in(&mut b, "vera", "secret-pass").status, 401);
+    assert_eq!(b.try_login("vera", "secret-pass").status, 401);
     let r = root.submit(staff, "/people/staff/root/role", &[("role", "admin")]);
     assert_eq!(r.status, 303);
 
     // Password change: the current password is required, the new one typed twice.
-    let mut olga = sign_in(&server, "olga", PASSWORD);
+    let mut olga = Browser::login(&server, "olga", PASSWORD);
     let pw = "/people/password";
     let r = olga.submit(
         pw,
@@ -572,8 +438,8 @@ fn staff_roles_last_superadmin_and_password_change() {
         ],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.location, "/people/password?done=1");
+    assert_eq!(r.location(), "/people/password?done=1");
     let mut b = Browser::new(&server);
-    assert_eq!(try_sign_in(&mut b, "olga", PASSWORD).status, 401);
-    sign_in(&server, "olga", "brand-new-pass");
+    assert_eq!(b.try_login("olga", PASSWORD).status, 401);
+    Browser::login(&server, "olga", "brand-new-pass");
 }

@@ -33,13 +33,14 @@ mod common;
 mod miniapp_support;
 mod tg_emulator;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::browser::{Browser, Resp, hidden_csrf, send};
 use common::{Run, Sandbox, Server};
 use sha2::{Digest, Sha256};
 use tg_emulator::Emulator;
@@ -165,98 +166,6 @@ impl Scan {
             self.corpus.len()
         );
     }
-}
-
-// ----- a browser with a cookie jar -----------------------------------------------------------
-
-struct Resp {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-/// A client that keeps cookies by hand and does not follow redirects.
-struct Browser {
-    http: reqwest::blocking::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    fn new(server: &Server) -> Browser {
-        Browser {
-            http: reqwest::blocking::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(30))
-                .no_proxy()
-                .build()
-                .expect("http client"),
-            base: server.url(""),
-            cookies: HashMap::new(),
-        }
-    }
-
-    fn send(&mut self, req: reqwest::blocking::RequestBuilder) -> Resp {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let req = if cookie.is_empty() {
-            req
-        } else {
-            req.header("cookie", cookie)
-        };
-        let r = req.send().expect("request");
-        for v in r.headers().get_all("set-cookie") {
-            let v = v.to_str().expect("ascii cookie");
-            let pair = v.split(';').next().unwrap_or("");
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if value.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        Resp {
-            status: r.status().as_u16(),
-            headers: r.headers().clone(),
-            body: r.text().expect("body"),
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Resp {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req)
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req)
-    }
-
-    /// GET /login, then POST /login with its CSRF field.
-    fn sign_in(&mut self, login: &str, password: &str) -> Resp {
-        let page = self.get("/login");
-        assert_eq!(page.status, 200);
-        let csrf = hidden_csrf(&page.body);
-        self.post(
-            "/login",
-            &[("csrf", &csrf), ("login", login), ("password", password)],
-        )
-    }
-}
-
-/// The value of the first hidden `csrf` input of a page.
-#[track_caller]
-fn hidden_csrf(html: &str) -> String {
-    let key = "name=\"csrf\" value=\"";
-    let at = html
-        .find(key)
-        .unwrap_or_else(|| panic!("no csrf field in:\n{html}"))
-        + key.len();
-    html[at..].split('"').next().unwrap().to_string()
 }
 
 /// Scans an HTTP answer: its body and every header but `Set-Cookie` (which carries the
@@ -537,15 +446,6 @@ fn no_secret_reaches_logs_pages_archives_or_cli_output() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let raw = |req: reqwest::blocking::RequestBuilder| -> Resp {
-        let r = req.send().expect("request");
-        Resp {
-            status: r.status().as_u16(),
-            headers: r.headers().clone(),
-            body: r.text().expect("body"),
-        }
-    };
-
     // The webhook: a forged update (wrong, cut or missing secret) is refused.
     let update = serde_json::json!({
         "update_id": 990001,
@@ -566,20 +466,20 @@ fn no_secret_reaches_logs_pages_archives_or_cli_output() {
         if let Some(s) = secret {
             req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
         }
-        let r = raw(req);
+        let r = send(req);
         assert_eq!(r.status, 401, "webhook with secret {secret:?}");
         scan_resp(&mut scan, "POST /telegram/webhook (refused)", &r);
     }
 
     // Sign-in: a wrong password, then the right one.
     let mut boss = Browser::new(&server);
-    let r = boss.sign_in("boss", WRONG_PASSWORD);
+    let r = boss.try_login("boss", WRONG_PASSWORD);
     assert_eq!(r.status, 401, "{}", r.body);
     scan_resp(&mut scan, "POST /login (wrong password)", &r);
-    let r = boss.sign_in("nobody", WRONG_PASSWORD);
+    let r = boss.try_login("nobody", WRONG_PASSWORD);
     assert_eq!(r.status, 401, "{}", r.body);
     scan_resp(&mut scan, "POST /login (unknown login)", &r);
-    let r = boss.sign_in("boss", BOSS_PASSWORD);
+    let r = boss.try_login("boss", BOSS_PASSWORD);
     assert_eq!(r.status, 303, "sign-in as boss: {}", r.body);
     let session = boss.cookies.get("hd_session").cloned().expect("session");
     scan.add("the panel session cookie", &session);
@@ -656,19 +556,20 @@ fn no_secret_reaches_logs_pages_archives_or_cli_output() {
     assert!(api_token.starts_with("hd_"), "{api_token}");
     scan.add("the REST API token", &api_token);
     let api = server.url("/api/v1/tickets");
-    let r = raw(http
-        .post(&api)
-        .bearer_auth(&api_token)
-        .json(&serde_json::json!({
-            "requester_name": "Анна Петрова", "category": "network",
-            "subject": "VPN не подключается", "description": "Ошибка 809 с утра"
-        })));
+    let r = send(
+        http.post(&api)
+            .bearer_auth(&api_token)
+            .json(&serde_json::json!({
+                "requester_name": "Анна Петрова", "category": "network",
+                "subject": "VPN не подключается", "description": "Ошибка 809 с утра"
+            })),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     scan_resp(&mut scan, "POST /api/v1/tickets", &r);
-    let r = raw(http.get(&api).bearer_auth(&api_token));
+    let r = send(http.get(&api).bearer_auth(&api_token));
     assert_eq!(r.status, 200, "{}", r.body);
     scan_resp(&mut scan, "GET /api/v1/tickets", &r);
-    let r = raw(http.get(&api).bearer_auth(format!("hd_{}", "0".repeat(64))));
+    let r = send(http.get(&api).bearer_auth(format!("hd_{}", "0".repeat(64))));
     assert_eq!(r.status, 401, "{}", r.body);
     scan_resp(&mut scan, "GET /api/v1/tickets (unknown token)", &r);
 
@@ -679,9 +580,10 @@ fn no_secret_reaches_logs_pages_archives_or_cli_output() {
         miniapp_support::now() - 5,
         "111111111:AAnotTheRightTokenAtAll_0123456789abc",
     );
-    let r = raw(http
-        .get(server.url("/app/api/tickets"))
-        .header("authorization", format!("tma {forged}")));
+    let r = send(
+        http.get(server.url("/app/api/tickets"))
+            .header("authorization", format!("tma {forged}")),
+    );
     assert_eq!(r.status, 401, "{}", r.body);
     scan_resp(&mut scan, "GET /app/api/tickets (forged)", &r);
 
@@ -772,7 +674,7 @@ fn no_secret_reaches_logs_pages_archives_or_cli_output() {
     let mut intruder = Browser::new(&server);
     let mut throttled = false;
     for _ in 0..6 {
-        let r = intruder.sign_in("boss", WRONG_PASSWORD);
+        let r = intruder.try_login("boss", WRONG_PASSWORD);
         scan_resp(&mut scan, "POST /login (guessing)", &r);
         if r.status == 429 {
             throttled = true;
@@ -784,7 +686,7 @@ fn no_secret_reaches_logs_pages_archives_or_cli_output() {
         throttled,
         "five wrong passwords in a row were never throttled"
     );
-    let r = intruder.sign_in("boss", BOSS_PASSWORD);
+    let r = intruder.try_login("boss", BOSS_PASSWORD);
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(!intruder.cookies.contains_key("hd_session"));
 

@@ -10,7 +10,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, Server, archive_entry};
+use common::browser::Browser;
+use common::{Sandbox, archive_entry};
 
 const OFFERS: &str = include_str!("fixtures/1c/offers.xml");
 const CATALOG: &str = include_str!("fixtures/1c/import.xml");
@@ -407,134 +408,11 @@ fn a_hundred_thousand_offers() {
 
 // ---- the panel ----
 
-/// A browser: keeps cookies, does not follow redirects.
-struct Browser {
-    http: reqwest::blocking::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-}
-
-#[derive(Debug)]
-struct Page {
-    status: u16,
-    location: String,
-    refresh: bool,
-    body: String,
-}
-
-impl Browser {
-    fn new(server: &Server) -> Browser {
-        Browser {
-            http: reqwest::blocking::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(30))
-                .no_proxy()
-                .build()
-                .unwrap(),
-            base: server.url(""),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn send(&mut self, req: reqwest::blocking::RequestBuilder) -> Page {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let r = req.header("cookie", cookie).send().unwrap();
-        for v in r.headers().get_all("set-cookie") {
-            let v = v.to_str().unwrap();
-            let (k, val) = v.split(';').next().unwrap().split_once('=').unwrap();
-            self.cookies.insert(k.trim().to_string(), val.to_string());
-        }
-        let header = |n: &str| {
-            r.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
-        Page {
-            status: r.status().as_u16(),
-            location: header("location"),
-            refresh: !header("refresh").is_empty(),
-            body: r.text().unwrap(),
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Page {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req)
-    }
-
-    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let req = self.http.post(format!("{}{path}", self.base)).form(fields);
-        self.send(req)
-    }
-
-    /// A multipart POST: text fields and file parts (field name, file name, bytes).
-    fn upload(&mut self, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Page {
-        let boundary = "----helpdesk-stock-import-3f9a";
-        let mut body = Vec::new();
-        for (k, v) in fields {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        for (field, name, bytes) in files {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let req = self
-            .http
-            .post(format!("{}/stock-import", self.base))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body);
-        self.send(req)
-    }
-
-    fn csrf(&mut self, path: &str) -> String {
-        let body = self.get(path).body;
-        let marker = "name=\"csrf\" value=\"";
-        let at = body
-            .find(marker)
-            .unwrap_or_else(|| panic!("no csrf in {body}"))
-            + marker.len();
-        body[at..].split('"').next().unwrap().to_string()
-    }
-}
-
-fn sign_in(server: &Server, login: &str) -> Browser {
-    let mut b = Browser::new(server);
-    let token = b.csrf("/login");
-    let r = b.post(
-        "/login",
-        &[("csrf", &token), ("login", login), ("password", PASSWORD)],
-    );
-    assert_eq!(r.status, 303, "login {login}: {}", r.body);
-    b
-}
-
 /// Presses "apply" on a difference page and waits for the result page; also says whether a
 /// progress page was seen on the way.
 fn apply_watching(b: &mut Browser, job: &str) -> (String, bool) {
     let mut seen = false;
-    let token = b.csrf(job);
+    let token = b.csrf_of(job);
     let r = b.post(&format!("{job}/apply"), &[("csrf", &token)]);
     assert_eq!(r.status, 303, "{}", r.body);
     let until = Instant::now() + Duration::from_secs(60);
@@ -542,11 +420,14 @@ fn apply_watching(b: &mut Browser, job: &str) -> (String, bool) {
         let p = b.get(job);
         assert_eq!(p.status, 200);
         if !p.body.contains("id=\"progress\"") {
-            assert!(!p.refresh);
+            assert!(p.header("refresh").is_empty());
             return (p.body, seen);
         }
         seen = true;
-        assert!(p.refresh, "a running import's page refreshes itself");
+        assert!(
+            !p.header("refresh").is_empty(),
+            "a running import's page refreshes itself"
+        );
         assert!(Instant::now() < until, "the import did not finish");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -576,21 +457,29 @@ fn panel_upload_difference_apply_and_mapping() {
     }
     let _server = sb.serve(&[]);
     let server = &_server;
-    let mut b = sign_in(server, "keeper");
+    let mut b = Browser::login(server, "keeper", PASSWORD);
     assert!(b.get("/stock").body.contains("href=\"/stock-import\""));
-    let token = b.csrf("/stock-import");
+    let token = b.csrf_of("/stock-import");
 
     // Without the CSRF token: refused, nothing parsed or kept.
     let files: [(&str, &str, &[u8]); 2] = [
         ("file", "offers.xml", OFFERS.as_bytes()),
         ("catalog", "import.xml", CATALOG.as_bytes()),
     ];
-    assert_eq!(b.upload(&[("create_new", "1")], &files).status, 403);
+    assert_eq!(
+        b.post_multipart("/stock-import", &[("create_new", "1")], &files)
+            .status,
+        403
+    );
 
     // The difference first; nothing changes until "apply".
-    let r = b.upload(&[("csrf", &token), ("create_new", "1")], &files);
+    let r = b.post_multipart(
+        "/stock-import",
+        &[("csrf", &token), ("create_new", "1")],
+        &files,
+    );
     assert_eq!(r.status, 303, "{}", r.body);
-    let job = r.location.clone();
+    let job = r.location();
     let p = b.get(&job);
     assert_eq!(p.status, 200);
     assert!(
@@ -603,7 +492,7 @@ fn panel_upload_difference_apply_and_mapping() {
     assert!(state(&sb).qty.is_empty());
 
     // Another staff member cannot see or apply someone's upload; an operator may not import.
-    let mut op = sign_in(server, "op");
+    let mut op = Browser::login(server, "op", PASSWORD);
     assert_eq!(op.get("/stock-import").status, 403);
     assert_eq!(op.get(&job).status, 403);
 
@@ -613,7 +502,7 @@ fn panel_upload_difference_apply_and_mapping() {
     assert_eq!(s.qty["CE285A"], 12);
     assert_eq!(s.qty[PEN_ID], 150);
     // A second press, or a reload, applies nothing more.
-    let token = b.csrf("/stock-import");
+    let token = b.csrf_of("/stock-import");
     b.post(&format!("{job}/apply"), &[("csrf", &token)]);
     assert_eq!(state(&sb), s);
 
@@ -647,18 +536,19 @@ fn panel_upload_difference_apply_and_mapping() {
     assert!(!m.contains(">X<"));
 
     let csv = "code,name,qty\nHP-85A-SUPPLIER,HP 85A,20\n";
-    let r = b.upload(
+    let r = b.post_multipart(
+        "/stock-import",
         &[("csrf", &token)],
         &[("file", "supplier.csv", csv.as_bytes())],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    let p = b.get(&r.location);
+    let p = b.get(&r.location());
     assert!(
         p.body.contains(">12<") && p.body.contains(">20<"),
         "{}",
         p.body
     );
-    apply(&mut b, &r.location);
+    apply(&mut b, &r.location());
     assert_eq!(state(&sb).qty["CE285A"], 20);
 
     let r = b.post(
@@ -674,7 +564,8 @@ fn panel_upload_difference_apply_and_mapping() {
 
     // Bad files: the message names the line, nothing is kept or changed.
     let before = state(&sb);
-    let r = b.upload(
+    let r = b.post_multipart(
+        "/stock-import",
         &[("csrf", &token)],
         &[("file", "bad.csv", b"sku;qty\nCE285A;-1\n")],
     );
@@ -688,7 +579,11 @@ fn panel_upload_difference_apply_and_mapping() {
         r.body
     );
     let big = vec![b'a'; 21 * 1024 * 1024];
-    let r = b.upload(&[("csrf", &token)], &[("file", "huge.csv", &big)]);
+    let r = b.post_multipart(
+        "/stock-import",
+        &[("csrf", &token)],
+        &[("file", "huge.csv", &big)],
+    );
     assert_eq!(r.status, 413);
     assert!(
         r.body.contains("at most 20 MB") || r.body.contains("не больше 20 МБ"),
@@ -702,12 +597,13 @@ fn panel_upload_difference_apply_and_mapping() {
     for i in 0..40_000 {
         csv.push_str(&format!("BULK-{i:05};{}\n", i % 7));
     }
-    let r = b.upload(
+    let r = b.post_multipart(
+        "/stock-import",
         &[("csrf", &token), ("create_new", "1")],
         &[("file", "bulk.csv", csv.as_bytes())],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    let (done, seen) = apply_watching(&mut b, &r.location);
+    let (done, seen) = apply_watching(&mut b, &r.location());
     assert!(seen, "no progress page was shown for 40,000 items");
     assert!(done.contains("id=\"notice\""), "{done}");
     let s = state(&sb);

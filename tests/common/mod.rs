@@ -16,6 +16,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod browser;
+
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpListener;
