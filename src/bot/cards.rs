@@ -39,10 +39,7 @@ pub fn render_card(svc: &Service, t: &Ticket, lang: Language) -> Result<(String,
         &text_of("card")?,
         &[
             ("n", &t.number()),
-            (
-                "status",
-                &text_of(&format!("status.{}", t.status.as_str()))?,
-            ),
+            ("status", &text_of(t.status.text_key())?),
             (
                 "category",
                 &text_of(&format!("cat.{}", t.category.as_str()))?,

@@ -1641,16 +1641,7 @@ async fn urgent(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language) -> HandlerResu
 }
 
 async fn status_word(ctx: &Ctx, lang: Language, s: TicketStatus) -> String {
-    let key: &'static str = match s {
-        TicketStatus::New => "status.new",
-        TicketStatus::InProgress => "status.in_progress",
-        TicketStatus::WaitingRequester => "status.waiting_requester",
-        TicketStatus::Resolved => "status.resolved",
-        TicketStatus::Closed => "status.closed",
-        TicketStatus::Rejected => "status.rejected",
-        TicketStatus::Reopened => "status.reopened",
-    };
-    txt(ctx, lang, key, &[]).await
+    txt(ctx, lang, s.text_key(), &[]).await
 }
 
 async fn my_tickets(ctx: &Ctx, chat: i64, tg_id: i64, lang: Language) -> HandlerResult {

@@ -639,8 +639,34 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
 /// first use (pages and messages look up dozens per answer).
 pub struct TextTable {
     rows: &'static [(&'static str, &'static str, &'static str, &'static str)],
-    index: std::sync::OnceLock<std::collections::HashMap<&'static str, usize>>,
+    index: std::sync::OnceLock<std::collections::HashMap<&'static str, usize, KeyHash>>,
 }
+
+/// FNV-1a for the text keys: short, chosen by the program (not by users), looked up dozens of
+/// times per page — SipHash's flood resistance buys nothing here and showed in the profile.
+#[derive(Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type KeyHash = std::hash::BuildHasherDefault<Fnv>;
 
 impl TextTable {
     pub const fn new(

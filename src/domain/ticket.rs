@@ -48,6 +48,19 @@ impl TicketStatus {
         }
     }
 
+    /// Key of the status's name among the bot texts (`status.<name>`).
+    pub fn text_key(self) -> &'static str {
+        match self {
+            TicketStatus::New => "status.new",
+            TicketStatus::InProgress => "status.in_progress",
+            TicketStatus::WaitingRequester => "status.waiting_requester",
+            TicketStatus::Resolved => "status.resolved",
+            TicketStatus::Closed => "status.closed",
+            TicketStatus::Rejected => "status.rejected",
+            TicketStatus::Reopened => "status.reopened",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<TicketStatus> {
         TicketStatus::ALL.into_iter().find(|st| st.as_str() == s)
     }

@@ -352,9 +352,28 @@ pub fn t(lang: Language, key: &str) -> &'static str {
     PANEL.get(lang, key).unwrap_or("?")
 }
 
+/// The panel text `key` in `lang` for a `html!` block, without the escaping pass: the panel
+/// texts hold none of `& < > "` (a unit test checks), so they are HTML as they are.
+pub fn th(lang: Language, key: &str) -> maud::PreEscaped<&'static str> {
+    maud::PreEscaped(t(lang, key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `th` hands texts out unescaped: none may need escaping.
+    #[test]
+    fn panel_texts_need_no_html_escaping() {
+        for (key, ru, uk, en) in TEXTS {
+            for text in [ru, uk, en] {
+                assert!(
+                    !text.contains(['&', '<', '>', '"']),
+                    "panel text {key:?} holds a character HTML must escape: {text:?}"
+                );
+            }
+        }
+    }
 
     /// Every key the panel asks for exists (a missing one would show as "?").
     #[test]
@@ -370,6 +389,7 @@ mod tests {
                 .split("t(lang, \"")
                 .skip(1)
                 .chain(src.split("t(s.lang(), \"").skip(1))
+                .chain(src.split("th(lang, \"").skip(1))
             {
                 let key = part.split('"').next().unwrap();
                 assert_ne!(t(Language::En, key), "?", "missing panel text {key:?}");

@@ -12,10 +12,11 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::common::{
-    self, allow, csrf, either, field, fmt_time, html as page, redirect, service_error,
+    self, Esc, LocalTime, allow, csrf, either, field, fmt_time, html as page, redirect,
+    service_error,
 };
 use super::panel::StaffSession;
-use super::{AppState, blocking, i18n::t, views};
+use super::{AppState, blocking, i18n::t, i18n::th, views};
 use crate::domain::texts::default_text;
 use crate::domain::*;
 use crate::service::NewTicket;
@@ -68,8 +69,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-fn status_word(lang: Language, s: TicketStatus) -> String {
-    default_text(lang, &format!("status.{}", s.as_str())).to_string()
+fn status_word(lang: Language, s: TicketStatus) -> &'static str {
+    default_text(lang, s.text_key())
 }
 
 /// The parsed list query, or which field is wrong.
@@ -173,12 +174,32 @@ pub fn list_page(
     // Full-text words become index hits (or stay a substring filter until the index is ready).
     let filter = svc.with_text_hits(&q.filter)?;
     let tx = svc.read()?;
+    list_page_in(&tx, &filter, q, per_page, true)
+}
+
+/// [`list_page`] in a read transaction, for `filter` with its text already turned into index
+/// hits; `with_description: false` leaves each ticket's description empty (the panel's list
+/// shows none).
+fn list_page_in(
+    tx: &impl Reads,
+    filter: &TicketFilter,
+    q: &ListQuery,
+    per_page: usize,
+    with_description: bool,
+) -> crate::service::Result<(Vec<Ticket>, bool)> {
+    let read = |offset, limit| {
+        if with_description {
+            tx.tickets(filter, offset, limit)
+        } else {
+            tx.ticket_rows(filter, offset, limit)
+        }
+    };
     let offset = (q.page - 1) * per_page;
     if q.sort == "newest" {
-        let p = tx.tickets(&filter, offset, per_page)?;
+        let p = read(offset, per_page)?;
         return Ok((p.tickets, p.has_more));
     }
-    let mut all = tx.tickets(&filter, 0, SORT_CAP)?.tickets;
+    let mut all = read(0, SORT_CAP)?.tickets;
     match q.sort.as_str() {
         "oldest" => all.reverse(),
         "priority" => all.sort_by(|a, b| b.priority.cmp(&a.priority).then(b.id.cmp(&a.id))),
@@ -217,9 +238,10 @@ async fn list(state: AppState, s: StaffSession, q: Vec<(String, String)>) -> Res
             // One page of reads (plus a full-text search when asked): run inline, the hop to
             // the blocking pool cost more than the reads (benches/panel_load.rs).
             let read = || -> Result<_, crate::service::ServiceError> {
-                let (tickets, has_more) = list_page(&svc, &qq, PAGE)?;
-                let staff = svc.read()?.staff_all()?;
-                Ok((tickets, has_more, staff))
+                let filter = svc.with_text_hits(&qq.filter)?;
+                let tx = svc.read()?;
+                let (tickets, has_more) = list_page_in(&tx, &filter, &qq, PAGE, false)?;
+                Ok((tickets, has_more, tx.staff_all()?))
             };
             let (tickets, has_more, staff) = read().map_err(|e| service_error(&s, &e))?;
             Ok(page(
@@ -248,69 +270,69 @@ fn list_view(
             .unwrap_or("")
     };
     let body = html! {
-        h1 { (t(lang, "nav.tickets")) }
+        h1 { (th(lang, "nav.tickets")) }
         form.card.filters method="get" action="/tickets" {
             div.row {
-                input type="search" name="q" value=(get("q")) placeholder=(t(lang, "tk.search")) maxlength="200";
+                input type="search" name="q" value=(get("q")) placeholder=(th(lang, "tk.search")) maxlength="200";
                 select name="status" {
-                    option value="" { (t(lang, "tk.any_status")) }
-                    option value="open" selected[get("status") == "open"] { (t(lang, "tk.open")) }
+                    option value="" { (th(lang, "tk.any_status")) }
+                    option value="open" selected[get("status") == "open"] { (th(lang, "tk.open")) }
                     @for st in TicketStatus::ALL {
                         option value=(st.as_str()) selected[get("status") == st.as_str()] { (status_word(lang, st)) }
                     }
                 }
                 select name="priority" {
-                    option value="" { (t(lang, "tk.any_priority")) }
+                    option value="" { (th(lang, "tk.any_priority")) }
                     @for p in Priority::ALL { option value=(p.as_str()) selected[get("priority") == p.as_str()] { (p.as_str()) } }
                 }
                 select name="category" {
-                    option value="" { (t(lang, "tk.any_category")) }
+                    option value="" { (th(lang, "tk.any_category")) }
                     @for c in Category::ALL { option value=(c.as_str()) selected[get("category") == c.as_str()] { (c.as_str()) } }
                 }
                 select name="assignee" {
-                    option value="" { (t(lang, "tk.any_assignee")) }
+                    option value="" { (th(lang, "tk.any_assignee")) }
                     @for st in staff { option value=(st.login) selected[get("assignee") == st.login] { (st.display_name) } }
                 }
-                input type="text" name="department" value=(get("department")) placeholder=(t(lang, "tk.department")) maxlength="100";
-                input type="text" name="requester" value=(get("requester")) placeholder=(t(lang, "tk.requester_id")) maxlength="20";
-                label { (t(lang, "tk.from")) input type="date" name="from" value=(get("from")); }
-                label { (t(lang, "tk.to")) input type="date" name="to" value=(get("to")); }
+                input type="text" name="department" value=(get("department")) placeholder=(th(lang, "tk.department")) maxlength="100";
+                input type="text" name="requester" value=(get("requester")) placeholder=(th(lang, "tk.requester_id")) maxlength="20";
+                label { (th(lang, "tk.from")) input type="date" name="from" value=(get("from")); }
+                label { (th(lang, "tk.to")) input type="date" name="to" value=(get("to")); }
                 select name="sort" {
                     @for (v, key) in [("newest", "tk.sort_newest"), ("oldest", "tk.sort_oldest"), ("priority", "tk.sort_priority"), ("updated", "tk.sort_updated")] {
                         option value=(v) selected[q.sort == v] { (t(lang, key)) }
                     }
                 }
-                button type="submit" { (t(lang, "tk.apply")) }
+                button type="submit" { (th(lang, "tk.apply")) }
                 @if role::allowed(s.staff.role, Action::CreateTicketForOther, None) {
-                    a.button href="/tickets/new" { (t(lang, "tk.new")) }
+                    a.button href="/tickets/new" { (th(lang, "tk.new")) }
                 }
             }
         }
         div.card {
             table #tickets {
                 thead { tr {
-                    th { "#" } th { (t(lang, "col.subject")) } th { (t(lang, "col.status")) } th { (t(lang, "col.priority")) }
-                    th { (t(lang, "col.requester")) } th { (t(lang, "col.assignee")) } th { (t(lang, "tk.updated")) }
+                    th { "#" } th { (th(lang, "col.subject")) } th { (th(lang, "col.status")) } th { (th(lang, "col.priority")) }
+                    th { (th(lang, "col.requester")) } th { (th(lang, "col.assignee")) } th { (th(lang, "tk.updated")) }
                 } }
                 tbody {
                     @for tk in tickets {
                         tr {
-                            td { a href={ "/tickets/" (tk.id) } { (tk.number()) } }
-                            td { a href={ "/tickets/" (tk.id) } { (tk.subject) } }
+                            td { a href={ "/tickets/" (tk.id) } { "#" (tk.id) } }
+                            td { a href={ "/tickets/" (tk.id) } { (Esc(&tk.subject)) } }
                             td { span.status { (status_word(lang, tk.status)) } }
                             td { (tk.priority.as_str()) }
-                            td { (tk.requester_name) @if let Some(d) = &tk.department { " · " (d) } }
-                            td { (tk.assignee.as_deref().unwrap_or("—")) }
-                            td { (fmt_time(tk.updated_at, tz)) }
+                            td { (Esc(&tk.requester_name)) @if let Some(d) = &tk.department { " · " (Esc(d)) } }
+                            td { (Esc(tk.assignee.as_deref().unwrap_or("—"))) }
+                            td { (LocalTime(tk.updated_at, tz)) }
                         }
                     }
                 }
             }
-            @if tickets.is_empty() { p.muted { (t(lang, "tk.nothing")) } }
+            @if tickets.is_empty() { p.muted { (th(lang, "tk.nothing")) } }
             p.pager {
-                @if q.page > 1 { a href={ (url_with(&q.raw, "page", &(q.page - 1).to_string())) } { "← " (t(lang, "tk.prev")) } " " }
-                span.muted { (t(lang, "tk.page")) " " (q.page) }
-                @if has_more { " " a href={ (url_with(&q.raw, "page", &(q.page + 1).to_string())) } { (t(lang, "tk.next")) " →" } }
+                @if q.page > 1 { a href={ (url_with(&q.raw, "page", &(q.page - 1).to_string())) } { "← " (th(lang, "tk.prev")) } " " }
+                span.muted { (th(lang, "tk.page")) " " (q.page) }
+                @if has_more { " " a href={ (url_with(&q.raw, "page", &(q.page + 1).to_string())) } { (th(lang, "tk.next")) " →" } }
             }
         }
     };

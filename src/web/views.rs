@@ -1,9 +1,9 @@
 //! maud views: pure functions from view data to HTML. Every value is escaped by maud; no raw
 //! HTML from data ever.
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, PreEscaped, html};
 
-use super::i18n::t;
+use super::i18n::{t, th};
 use crate::domain::texts::default_text;
 use crate::domain::{Action, Language, Staff, Ticket, TicketStatus, role};
 
@@ -38,37 +38,48 @@ pub fn error(lang: Language, staff: Option<(&Staff, &str)>, title: &str, text: &
 
 /// The page frame. `staff` and `csrf` are set on pages behind a session.
 pub fn layout(lang: Language, title: &str, staff: Option<(&Staff, &str)>, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang=(lang.as_str()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — helpdesk" }
-                link rel="stylesheet" href="/static/style.css";
-            }
-            body {
-                header.top {
-                    span.brand { a href="/" { "helpdesk" } }
-                    @if let Some((s, csrf)) = staff {
-                        nav {
-                            @for (href, key, action) in NAV {
-                                @if action.is_none_or(|a| role::allowed(s.role, a, None)) {
-                                    a href=(href) { (t(lang, key)) }
-                                }
+    let top = html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " — helpdesk" }
+            link rel="stylesheet" href="/static/style.css";
+        }
+        body {
+            header.top {
+                span.brand { a href="/" { "helpdesk" } }
+                @if let Some((s, csrf)) = staff {
+                    nav {
+                        @for (href, key, action) in NAV {
+                            @if action.is_none_or(|a| role::allowed(s.role, a, None)) {
+                                a href=(href) { (th(lang, key)) }
                             }
                         }
-                        a.muted href="/people/password" title=(t(lang, "nav.password")) { (s.display_name) " (" (s.role.as_str()) ")" }
-                        form method="post" action="/logout" {
-                            input type="hidden" name="csrf" value=(csrf);
-                            button.link type="submit" { (t(lang, "logout")) }
-                        }
+                    }
+                    a.muted href="/people/password" title=(th(lang, "nav.password")) { (s.display_name) " (" (s.role.as_str()) ")" }
+                    form method="post" action="/logout" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button.link type="submit" { (th(lang, "logout")) }
                     }
                 }
-                main { (body) }
             }
+            main { "\u{0}" }
         }
     }
+    .into_string();
+    // The page body goes where the marker stands: one buffer sized for the whole page, rather
+    // than maud copying the (large) body into a layout string that grows as it goes.
+    let (open, close) = top.split_once("<main>\u{0}").expect("layout marker");
+    let mut out = String::with_capacity(64 + open.len() + body.0.len() + close.len());
+    out.push_str("<!DOCTYPE html><html lang=\"");
+    out.push_str(lang.as_str());
+    out.push_str("\">");
+    out.push_str(open);
+    out.push_str("<main>");
+    out.push_str(&body.0);
+    out.push_str(close);
+    out.push_str("</html>");
+    PreEscaped(out)
 }
 
 /// The login form: inputs `login`, `password` and a hidden `csrf`.
@@ -166,8 +177,7 @@ fn sla_card(
 }
 
 pub fn dashboard(lang: Language, d: &Dashboard<'_>) -> Markup {
-    let status_word =
-        |s: TicketStatus| default_text(lang, &format!("status.{}", s.as_str())).to_string();
+    let status_word = |s: TicketStatus| default_text(lang, s.text_key()).to_string();
     let f = d.facts;
     let by_status: Vec<(String, u64)> = f
         .by_status

@@ -413,13 +413,8 @@ async fn api_other(method: Method, state: AppState, auth: Option<String>) -> Res
 }
 
 /// Words for a ticket's status, category and priority in `lang` (the bot's texts).
-fn word(
-    svc: &Service,
-    tx: &impl Reads,
-    lang: Language,
-    key: String,
-) -> Result<String, ServiceError> {
-    svc.text(tx, lang, &key)
+fn word(svc: &Service, tx: &impl Reads, lang: Language, key: &str) -> Result<String, ServiceError> {
+    svc.text(tx, lang, key)
 }
 
 fn me(svc: &Service, c: &Caller) -> Result<Value, ServiceError> {
@@ -432,14 +427,14 @@ fn me(svc: &Service, c: &Caller) -> Result<Value, ServiceError> {
     {
         categories.push(json!({
             "value": cat.as_str(),
-            "label": word(svc, &tx, lang, format!("cat.{}", cat.as_str()))?,
+            "label": word(svc, &tx, lang, &format!("cat.{}", cat.as_str()))?,
         }));
     }
     let mut priorities = Vec::new();
     for p in Priority::ALL {
         priorities.push(json!({
             "value": p.as_str(),
-            "label": word(svc, &tx, lang, format!("prio.{}", p.as_str()))?,
+            "label": word(svc, &tx, lang, &format!("prio.{}", p.as_str()))?,
         }));
     }
     Ok(json!({
@@ -466,11 +461,11 @@ fn ticket_json(
         "number": t.number(),
         "subject": t.subject,
         "status": t.status.as_str(),
-        "status_label": word(svc, tx, lang, format!("status.{}", t.status.as_str()))?,
+        "status_label": word(svc, tx, lang, t.status.text_key())?,
         "category": t.category.as_str(),
-        "category_label": word(svc, tx, lang, format!("cat.{}", t.category.as_str()))?,
+        "category_label": word(svc, tx, lang, &format!("cat.{}", t.category.as_str()))?,
         "priority": t.priority.as_str(),
-        "priority_label": word(svc, tx, lang, format!("prio.{}", t.priority.as_str()))?,
+        "priority_label": word(svc, tx, lang, &format!("prio.{}", t.priority.as_str()))?,
         "created_at": t.created_at,
         "updated_at": t.updated_at,
     }))
@@ -500,9 +495,8 @@ fn event_json(
     lang: Language,
     e: &TicketEvent,
 ) -> Result<Option<Value>, ServiceError> {
-    let status =
-        |s: crate::domain::TicketStatus| word(svc, tx, lang, format!("status.{}", s.as_str()));
-    let prio = |p: Priority| word(svc, tx, lang, format!("prio.{}", p.as_str()));
+    let status = |s: crate::domain::TicketStatus| word(svc, tx, lang, s.text_key());
+    let prio = |p: Priority| word(svc, tx, lang, &format!("prio.{}", p.as_str()));
     let (kind, text, body) = match &e.kind {
         EventKind::Created => ("created", texts::t(lang, "ev.created").to_string(), None),
         EventKind::StatusChanged { from, to } => (
