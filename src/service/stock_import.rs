@@ -32,6 +32,11 @@ pub struct ImportOptions {
     /// The files' names, as [`Balance::file`] indexes them (for messages).
     #[serde(default)]
     pub files: Vec<String>,
+    /// Leave out, without listing them, balances of 0 that match nothing: a 1C catalogue
+    /// pulled over OData names every good, and only those we stock matter. They are counted in
+    /// [`ImportDiff::ignored`] and never created.
+    #[serde(default)]
+    pub ignore_unknown_zero: bool,
 }
 
 /// One line of the difference: which balance, and the item's quantity before and after.
@@ -88,6 +93,9 @@ pub struct ImportDiff {
     pub unchanged: u64,
     /// Stock items the file does not mention (kept as they are).
     pub untouched: u64,
+    /// Unknown balances of 0 left out unlisted ([`ImportOptions::ignore_unknown_zero`]).
+    #[serde(default)]
+    pub ignored: u64,
     /// Whether it was written.
     pub applied: bool,
 }
@@ -159,6 +167,7 @@ fn diff(tx: &impl Reads, rows: &[Balance], opts: &ImportOptions) -> Result<Impor
                     out.changed.push(line(it.quantity));
                 }
             }
+            None if opts.ignore_unknown_zero && b.quantity == 0 => out.ignored += 1,
             None if opts.create_new => {
                 validate::sku(sku).map_err(|e| {
                     invalid("sku", format!("{}: the new item's {e}", b.source(files)))
@@ -469,6 +478,7 @@ mod tests {
             create_new: true,
             label: "f.csv".into(),
             files: vec!["f.csv".into()],
+            ignore_unknown_zero: false,
         };
         let c = t
             .svc
