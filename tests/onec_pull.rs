@@ -50,7 +50,7 @@ fn catalog() -> String {
         r#"{{"odata.metadata":"http://1c/ut/odata/standard.odata/$metadata#Catalog_Номенклатура","value":[{}]}}"#,
         [
             good(G_HP85, "CE285A ", "Картридж HP 85A"),
-            good(G_PAPER, "", "Бумага А4 \"Снегурочка\""),
+            good(G_PAPER, "", r#"Бумага А4 \"Снегурочка\""#),
             good(G_HP12, "Q2612A", "Картридж HP 12A"),
             good(G_OTHER, "ZZ-999", "Неизвестный товар"),
             good(G_CHAIR, "CHAIR-1", "Кресло офисное"),

@@ -65,7 +65,7 @@ fn the_shipped_config_toml_parses_to_the_defaults() {
     assert!(c.onec.is_none() && d.onec.is_none());
     // The documented [onec] keys are the defaults, once the pull is turned on.
     let on = "[onec]\nurl = \"https://1c.local/trade\"\n";
-    let with_file = parse(&text.replace("[onec]\nurl = \"\"", on.trim_end())).unwrap();
+    let with_file = parse(&text.replace("\nurl = \"\"\n", "\nurl = \"https://1c.local/trade\"\n")).unwrap();
     let with_defaults = parse(on).unwrap();
     assert_eq!(
         format!("{:?}", with_file.onec),

@@ -446,7 +446,7 @@ mod tests {
             ),
             (
                 r#"{"value":[{"Номенклатура_Key":"a","КоличествоBalance":2}]}"#,
-                "record 1: ВНаличииBalance: is missing (the record has: Номенклатура_Key, КоличествоBalance)",
+                "record 1: ВНаличииBalance: is missing (the record has: КоличествоBalance, Номенклатура_Key)",
             ),
             (
                 r#"{"value":[{"ВНаличииBalance":2}]}"#,
