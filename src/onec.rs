@@ -101,7 +101,8 @@ async fn fetch_inner(cfg: &OnecConfig) -> Result<Pulled, String> {
         let body = get(&client, cfg, &url, entity, "onec.balance_entity").await?;
         requests += 1;
         let first = u32::try_from(records.len() + 1).map_err(|_| "too many records")?;
-        let page = odata::balances_page(entity, &body, &fields, first).map_err(|e| e.to_string())?;
+        let page =
+            odata::balances_page(entity, &body, &fields, first).map_err(|e| e.to_string())?;
         records.extend(page.records);
         match page.next {
             Some(next) if requests < MAX_PAGES => url = next_url(cfg, &next)?,
@@ -153,7 +154,12 @@ async fn fetch_inner(cfg: &OnecConfig) -> Result<Pulled, String> {
 
 /// `<base>/<entity>?$format=json[&$select=…][&$filter=…]`. Query values are written as they
 /// are (1C reads `$select=Номенклатура_Key`), with only `%`, `&`, `#` and `+` escaped.
-fn entity_url(cfg: &OnecConfig, entity: &str, select: &[&str], filter: &str) -> Result<Url, String> {
+fn entity_url(
+    cfg: &OnecConfig,
+    entity: &str,
+    select: &[&str],
+    filter: &str,
+) -> Result<Url, String> {
     let esc = |v: &str| {
         v.replace('%', "%25")
             .replace('&', "%26")
@@ -366,14 +372,26 @@ mod tests {
         )
         .unwrap();
         let s = u.as_str();
-        assert!(s.starts_with("http://1c.local:8080/trade/odata/standard.odata/AccumulationRegister_%D0%A2"), "{s}");
+        assert!(
+            s.starts_with(
+                "http://1c.local:8080/trade/odata/standard.odata/AccumulationRegister_%D0%A2"
+            ),
+            "{s}"
+        );
         assert!(s.contains("?$format=json&$select=%D0%9D"), "{s}");
         assert!(s.contains("&$filter=") && s.contains("%26%20x"), "{s}");
 
         let n = next_url(&c, "Catalog_Номенклатура?$skiptoken=5").unwrap();
-        assert_eq!(n.path(), "/trade/odata/standard.odata/Catalog_%D0%9D%D0%BE%D0%BC%D0%B5%D0%BD%D0%BA%D0%BB%D0%B0%D1%82%D1%83%D1%80%D0%B0");
+        assert_eq!(
+            n.path(),
+            "/trade/odata/standard.odata/Catalog_%D0%9D%D0%BE%D0%BC%D0%B5%D0%BD%D0%BA%D0%BB%D0%B0%D1%82%D1%83%D1%80%D0%B0"
+        );
         assert_eq!(n.query(), Some("$skiptoken=5&$format=json"));
-        let n = next_url(&c, "http://1c.local:8080/trade/odata/standard.odata/X?$format=json&p=2").unwrap();
+        let n = next_url(
+            &c,
+            "http://1c.local:8080/trade/odata/standard.odata/X?$format=json&p=2",
+        )
+        .unwrap();
         assert_eq!(n.query(), Some("$format=json&p=2"));
         let e = next_url(&c, "http://evil.example/x").unwrap_err();
         assert!(e.contains("another server"), "{e}");

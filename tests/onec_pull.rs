@@ -140,8 +140,13 @@ fn serve_one(stream: std::net::TcpStream, answers: &Mutex<Answers>) {
         let mut a = answers.lock().unwrap();
         a.seen.push((target.clone(), authorized));
         if !authorized {
-            (401, "<html><body>401 Unauthorized</body></html>".to_string())
-        } else if target.starts_with("/ut/odata/standard.odata/AccumulationRegister_ТоварыНаСкладах/Balance?") {
+            (
+                401,
+                "<html><body>401 Unauthorized</body></html>".to_string(),
+            )
+        } else if target
+            .starts_with("/ut/odata/standard.odata/AccumulationRegister_ТоварыНаСкладах/Balance?")
+        {
             let n = target
                 .split("$skiptoken=")
                 .nth(1)
@@ -328,12 +333,16 @@ fn pull_dry_run_apply_and_a_second_identical_pull() {
     let r = pull(&sb, PASSWORD, &[]);
     r.success();
     assert!(
-        r.stdout.contains("stock import (imported): 2 changed, 0 new, 2 unknown"),
+        r.stdout
+            .contains("stock import (imported): 2 changed, 0 new, 2 unknown"),
         "{}",
         r.stdout
     );
     let after = state(&sb);
-    assert_eq!(qty(&after), vec![("CE285A", 7), ("PAPER", 10), ("Q2612A", 0)]);
+    assert_eq!(
+        qty(&after),
+        vec![("CE285A", 7), ("PAPER", 10), ("Q2612A", 0)]
+    );
     assert_eq!(after.rows["stock_moves"], before.rows["stock_moves"] + 2);
     assert_eq!(after.rows["audit"], before.rows["audit"] + 1);
     let new_moves: Vec<&str> = after
@@ -343,7 +352,10 @@ fn pull_dry_run_apply_and_a_second_identical_pull() {
         .collect();
     assert_eq!(new_moves.len(), 2);
     for m in &new_moves {
-        assert!(m.contains("\"import\"") && m.contains("import: 1C OData"), "{m}");
+        assert!(
+            m.contains("\"import\"") && m.contains("import: 1C OData"),
+            "{m}"
+        );
     }
     assert!(
         after
@@ -433,7 +445,10 @@ fn failures_say_what_to_check_and_change_nothing() {
     );
     // Not configured at all.
     sb.write("config.toml", "");
-    check(&pull(&sb, PASSWORD, &[]), "the 1C pull is off: set onec.url");
+    check(
+        &pull(&sb, PASSWORD, &[]),
+        "the 1C pull is off: set onec.url",
+    );
 }
 
 /// A signed-in panel session (for the mapping page).
@@ -458,7 +473,11 @@ impl Browser {
         let csrf = b.csrf("/login");
         let r = b.post(
             "/login",
-            &[("csrf", &csrf), ("login", "boss"), ("password", STAFF_PASSWORD)],
+            &[
+                ("csrf", &csrf),
+                ("login", "boss"),
+                ("password", STAFF_PASSWORD),
+            ],
         );
         assert_eq!(r.0, 303, "{}", r.1);
         b
@@ -496,7 +515,15 @@ fn through_a_running_server_with_a_mapped_good_and_on_schedule() {
     let sb = Sandbox::new();
     seed(&sb);
     sb.run_stdin(
-        ["admin", "add", "--login", "boss", "--role", "admin", "--password-stdin"],
+        [
+            "admin",
+            "add",
+            "--login",
+            "boss",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
         STAFF_PASSWORD,
     )
     .success();
@@ -528,7 +555,11 @@ fn through_a_running_server_with_a_mapped_good_and_on_schedule() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("3 changed, 0 new, 1 unknown"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("3 changed, 0 new, 1 unknown"),
+        "{}",
+        r.stdout
+    );
     let s = state(&sb);
     assert_eq!(qty(&s), vec![("CE285A", 7), ("PAPER", 40), ("Q2612A", 0)]);
     server.terminate();
@@ -557,7 +588,10 @@ fn through_a_running_server_with_a_mapped_good_and_on_schedule() {
         .lines()
         .find(|l| l.contains("\"balance_after\":12"))
         .unwrap_or_else(|| panic!("{}", s.moves));
-    assert!(last.contains("\"system\"") && last.contains("import: 1C OData"), "{last}");
+    assert!(
+        last.contains("\"system\"") && last.contains("import: 1C OData"),
+        "{last}"
+    );
     let h = server.get("/healthz").json();
     assert_eq!(h["status"], "ok", "{h}");
     assert!(!h.to_string().contains("onec"), "{h}");

@@ -752,8 +752,14 @@ impl RawOnec {
         if raw_url.is_empty() {
             return Ok(None);
         }
+        // An address with '@' may hold a password: never quote it.
+        let shown = if raw_url.contains('@') {
+            "the address".to_string()
+        } else {
+            format!("'{raw_url}'")
+        };
         let mut url = url::Url::parse(raw_url)
-            .map_err(|e| o.err("onec.url", format!("'{raw_url}' is not a URL: {e}")))?;
+            .map_err(|e| o.err("onec.url", format!("{shown} is not a URL: {e}")))?;
         if url.password().is_some() || !url.username().is_empty() {
             // Never quote it: the URL holds a password.
             return Err(o.err(
@@ -766,7 +772,7 @@ impl RawOnec {
             return Err(o.err(
                 "onec.url",
                 format!(
-                    "'{raw_url}' must be an http:// or https:// address of the 1C publication, \
+                    "{shown} must be an http:// or https:// address of the 1C publication, \
                      like https://1c.example.local/trade"
                 ),
             ));
@@ -810,8 +816,13 @@ impl RawOnec {
             if v.is_empty() && !may_be_empty {
                 return Err(o.err(key, "must not be empty"));
             }
-            if v.chars().any(|c| c.is_control() || c == '#' || c == '?' || c == '&') {
-                return Err(o.err(key, format!("'{v}' must not contain ?, &, # or line breaks")));
+            if v.chars()
+                .any(|c| c.is_control() || c == '#' || c == '?' || c == '&')
+            {
+                return Err(o.err(
+                    key,
+                    format!("'{v}' must not contain ?, &, # or line breaks"),
+                ));
             }
             Ok(v.to_string())
         };
@@ -826,7 +837,11 @@ impl RawOnec {
         let item_field = name("onec.item_field", &self.item_field, false)?;
         let quantity_field = name("onec.quantity_field", &self.quantity_field, false)?;
         let catalog_entity = name("onec.catalog_entity", &self.catalog_entity, true)?;
-        let article_field = name("onec.article_field", &self.article_field, catalog_entity.is_empty())?;
+        let article_field = name(
+            "onec.article_field",
+            &self.article_field,
+            catalog_entity.is_empty(),
+        )?;
         let name_field = name("onec.name_field", &self.name_field, true)?;
         if self.filter.chars().any(|c| c.is_control()) {
             return Err(o.err("onec.filter", "must be on one line"));

@@ -83,7 +83,11 @@ pub fn balances_page(
     for (i, v) in values.iter().enumerate() {
         let index = first + i as u32;
         let at = |field: &str, msg: String| {
-            ImportError::new(&source(entity), None, format!("record {index}: {field}: {msg}"))
+            ImportError::new(
+                &source(entity),
+                None,
+                format!("record {index}: {field}: {msg}"),
+            )
         };
         let obj = object(entity, index, v)?;
         let key = text_field(obj, fields.item).map_err(|m| at(fields.item, m))?;
@@ -119,7 +123,11 @@ pub fn catalog_page(
     for (i, v) in values.iter().enumerate() {
         let index = first + i as u32;
         let at = |field: &str, msg: String| {
-            ImportError::new(&source(entity), None, format!("record {index}: {field}: {msg}"))
+            ImportError::new(
+                &source(entity),
+                None,
+                format!("record {index}: {field}: {msg}"),
+            )
         };
         let obj = object(entity, index, v)?;
         let key = text_field(obj, fields.key).map_err(|m| at(fields.key, m))?;
@@ -263,7 +271,11 @@ fn missing(obj: &serde_json::Map<String, Value>) -> String {
 
 /// The records of an answer and its next link. A syntax error inside the `value` list names
 /// the record it is in.
-fn envelope(entity: &str, body: &[u8], first: u32) -> Result<(Vec<Value>, Option<String>), ImportError> {
+fn envelope(
+    entity: &str,
+    body: &[u8],
+    first: u32,
+) -> Result<(Vec<Value>, Option<String>), ImportError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let state = State {
         inside: Cell::new(false),
@@ -419,14 +431,37 @@ mod tests {
         assert_eq!(
             p.records,
             vec![
-                BalanceRecord { key: G1.into(), quantity: 7, index: 5 },
-                BalanceRecord { key: G2.into(), quantity: 12, index: 6 },
+                BalanceRecord {
+                    key: G1.into(),
+                    quantity: 7,
+                    index: 5
+                },
+                BalanceRecord {
+                    key: G2.into(),
+                    quantity: 12,
+                    index: 6
+                },
             ]
         );
-        assert_eq!(p.next.as_deref(), Some("AccumulationRegister_ТоварыНаСкладах/Balance?$skiptoken=2"));
+        assert_eq!(
+            p.next.as_deref(),
+            Some("AccumulationRegister_ТоварыНаСкладах/Balance?$skiptoken=2")
+        );
         let p = bal(r#"{"@odata.nextLink":"https://h/x?p=2","value":[]}"#, 1).unwrap();
-        assert_eq!((p.records.len(), p.next.as_deref()), (0, Some("https://h/x?p=2")));
-        assert_eq!(bal(r#"{"value":[{"Номенклатура_Key":"a","ВНаличииBalance":5.0}]}"#, 1).unwrap().records[0].quantity, 5);
+        assert_eq!(
+            (p.records.len(), p.next.as_deref()),
+            (0, Some("https://h/x?p=2"))
+        );
+        assert_eq!(
+            bal(
+                r#"{"value":[{"Номенклатура_Key":"a","ВНаличииBalance":5.0}]}"#,
+                1
+            )
+            .unwrap()
+            .records[0]
+                .quantity,
+            5
+        );
     }
 
     #[test]
@@ -456,7 +491,10 @@ mod tests {
                 r#"{"value":[{"Номенклатура_Key":"a","ВНаличииBalance":null}]}"#,
                 "record 1: ВНаличииBalance: null is not a number",
             ),
-            (r#"{"value":[{"Номенклатура_Key":"a","ВНаличииBalance":1}, 5]}"#, "record 2: is not a JSON object"),
+            (
+                r#"{"value":[{"Номенклатура_Key":"a","ВНаличииBalance":1}, 5]}"#,
+                "record 2: is not a JSON object",
+            ),
             (
                 r#"{"value":[{"Номенклатура_Key":"a","ВНаличииBalance":1},{"Номенклатура_Key":"b","ВНаличииBalance":1"#,
                 "record 2: malformed JSON: EOF while parsing",
@@ -465,8 +503,14 @@ mod tests {
                 r#"{"value":[{"Номенклатура_Key":"a","ВНаличииBalance":1},{"Номенклатура_Key" "b"}]}"#,
                 "record 2: malformed JSON: expected `:`",
             ),
-            (r#"{"value":[]} trailing"#, "malformed JSON: trailing characters"),
-            ("<html>Unauthorized</html>", "malformed JSON: expected value at line 1 column 1"),
+            (
+                r#"{"value":[]} trailing"#,
+                "malformed JSON: trailing characters",
+            ),
+            (
+                "<html>Unauthorized</html>",
+                "malformed JSON: expected value at line 1 column 1",
+            ),
             (r#"{"items":[]}"#, "has no \"value\" list"),
             (
                 r#"{"odata.error":{"code":"-1","message":{"lang":"ru","value":"Не найден ресурс"}}}"#,
@@ -477,7 +521,11 @@ mod tests {
             assert!(e.contains(want), "{body}: {e}");
         }
         // Numbering continues across pages.
-        let e = bal(r#"{"value":[{"Номенклатура_Key":"a","ВНаличииBalance":-1}]}"#, 1001).unwrap_err();
+        let e = bal(
+            r#"{"value":[{"Номенклатура_Key":"a","ВНаличииBalance":-1}]}"#,
+            1001,
+        )
+        .unwrap_err();
         assert!(e.contains("record 1001:"), "{e}");
     }
 
@@ -505,7 +553,16 @@ mod tests {
         let rows = combine(E, recs.clone(), Some(&cat)).unwrap();
         let got: Vec<(&str, Option<&str>, &str, i64, u16, u32)> = rows
             .iter()
-            .map(|b| (&*b.code, b.ext_id.as_deref(), &*b.name, b.quantity, b.file, b.line))
+            .map(|b| {
+                (
+                    &*b.code,
+                    b.ext_id.as_deref(),
+                    &*b.name,
+                    b.quantity,
+                    b.file,
+                    b.line,
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -521,25 +578,52 @@ mod tests {
         assert_eq!(rows[0].source(&sources()), "1C OData record #1");
         // Without the catalogue, the codes are the references.
         let bare = combine(E, recs, None).unwrap();
-        assert_eq!(bare.iter().map(|b| &*b.code).collect::<Vec<_>>(), vec![G1, G2]);
+        assert_eq!(
+            bare.iter().map(|b| &*b.code).collect::<Vec<_>>(),
+            vec![G1, G2]
+        );
 
         let big = vec![
-            BalanceRecord { key: "a".into(), quantity: MAX_QUANTITY, index: 1 },
-            BalanceRecord { key: "a".into(), quantity: 1, index: 2 },
+            BalanceRecord {
+                key: "a".into(),
+                quantity: MAX_QUANTITY,
+                index: 1,
+            },
+            BalanceRecord {
+                key: "a".into(),
+                quantity: 1,
+                index: 2,
+            },
         ];
         let e = combine(E, big, None).unwrap_err().to_string();
-        assert!(e.contains("record 2: the records of good a add up to more than"), "{e}");
+        assert!(
+            e.contains("record 2: the records of good a add up to more than"),
+            "{e}"
+        );
     }
 
     #[test]
     fn catalogue_records_are_checked() {
-        let e = catalog_page("Catalog_Номенклатура", r#"{"value":[{"Ref_Key":"x","Артикул":5}]}"#.as_bytes(), &C, 1)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("Catalog_Номенклатура: record 1: Артикул: 5 is not a text"), "{e}");
-        let e = catalog_page("Catalog_Номенклатура", r#"{"value":[{"Артикул":"A"}]}"#.as_bytes(), &C, 1)
-            .unwrap_err()
-            .to_string();
+        let e = catalog_page(
+            "Catalog_Номенклатура",
+            r#"{"value":[{"Ref_Key":"x","Артикул":5}]}"#.as_bytes(),
+            &C,
+            1,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("Catalog_Номенклатура: record 1: Артикул: 5 is not a text"),
+            "{e}"
+        );
+        let e = catalog_page(
+            "Catalog_Номенклатура",
+            r#"{"value":[{"Артикул":"A"}]}"#.as_bytes(),
+            &C,
+            1,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("record 1: Ref_Key: is missing"), "{e}");
     }
 }

@@ -564,7 +564,11 @@ impl Jobs {
                     d.changed.len(),
                     d.unknown.len(),
                     d.unchanged,
-                    if d.applied { "" } else { " (nothing to change)" }
+                    if d.applied {
+                        ""
+                    } else {
+                        " (nothing to change)"
+                    }
                 ))
             });
             let detail = result.as_ref().err().cloned().unwrap_or_default();
