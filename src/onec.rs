@@ -280,10 +280,9 @@ async fn get(
     };
     let code = status.as_u16();
     Err(match code {
-        401 => format!(
-            "1C refused the user name or password (HTTP 401 Unauthorized): check onec.username \
-             and onec.password (or HELPDESK_ONEC_PASSWORD)"
-        ),
+        401 => "1C refused the user name or password (HTTP 401 Unauthorized): check \
+                onec.username and onec.password (or HELPDESK_ONEC_PASSWORD)"
+            .to_string(),
         403 => format!(
             "the 1C user '{}' may not read {entity} (HTTP 403 Forbidden): give it the right to \
              read it{said}",

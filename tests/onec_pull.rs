@@ -549,9 +549,8 @@ fn through_a_running_server_with_a_mapped_good_and_on_schedule() {
     let r = pull(&sb, PASSWORD, &[]);
     r.success();
     assert!(
-        r.stdout.contains(&format!(
-            "PAPER  Бумага А4: 10 -> 40 (+30)  [1C OData record #2]"
-        )),
+        r.stdout
+            .contains("PAPER  Бумага А4: 10 -> 40 (+30)  [1C OData record #2]"),
         "{}",
         r.stdout
     );

@@ -551,7 +551,8 @@ mod tests {
         .unwrap()
         .records;
         let rows = combine(E, recs.clone(), Some(&cat)).unwrap();
-        let got: Vec<(&str, Option<&str>, &str, i64, u16, u32)> = rows
+        type Row<'a> = (&'a str, Option<&'a str>, &'a str, i64, u16, u32);
+        let got: Vec<Row> = rows
             .iter()
             .map(|b| {
                 (
