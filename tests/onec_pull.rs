@@ -72,6 +72,9 @@ struct Answers {
     catalog: String,
     /// Requests seen: decoded path and query, and whether the credentials were right.
     seen: Vec<(String, bool)>,
+    /// Misbehaviour: answer only after this long; claim a body larger than the cap.
+    delay: Option<Duration>,
+    huge: bool,
 }
 
 impl Fake1c {
@@ -88,6 +91,8 @@ impl Fake1c {
             ],
             catalog: catalog(),
             seen: vec![],
+            delay: None,
+            huge: false,
         }));
         let a = answers.clone();
         std::thread::spawn(move || {
@@ -165,6 +170,22 @@ fn serve_one(stream: std::net::TcpStream, answers: &Mutex<Answers>) {
     };
     let reason = if status == 200 { "OK" } else { "Error" };
     let mut out = stream;
+    let (delay, huge) = {
+        let a = answers.lock().unwrap();
+        (a.delay, a.huge)
+    };
+    if let Some(d) = delay {
+        std::thread::sleep(d);
+    }
+    if huge {
+        // 65 MiB announced; the client must refuse before reading it.
+        let _ = write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 68157440\r\n\r\n{{\"value\":["
+        );
+        let _ = out.flush();
+        return;
+    }
     let _ = write!(
         out,
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -424,6 +445,31 @@ fn failures_say_what_to_check_and_change_nothing() {
         &pull(&sb, PASSWORD, &[]),
         "record 3: ВНаличииBalance: '1.5' is not a whole number",
     );
+    // 1C too slow (onec.timeout_seconds = 1 here), and an answer above the size cap.
+    sb.write(
+        "config.toml",
+        format!(
+            "[onec]\nurl = \"{}\"\nusername = \"{USER}\"\ntimeout_seconds = 1\n",
+            fake.url()
+        ),
+    );
+    fake.set(|a| a.delay = Some(Duration::from_secs(3)));
+    check(
+        &pull(&sb, PASSWORD, &[]),
+        &format!(
+            "1C OData pull: 1C at 127.0.0.1:{} did not answer within 1 s (onec.timeout_seconds)",
+            fake.port
+        ),
+    );
+    fake.set(|a| {
+        a.delay = None;
+        a.huge = true;
+    });
+    check(
+        &pull(&sb, PASSWORD, &[]),
+        "AccumulationRegister_ТоварыНаСкладах/Balance: the answer is larger than 64 MiB; narrow it with onec.filter",
+    );
+    fake.set(|a| a.huge = false);
     // A register the configuration does not have.
     sb.write(
         "config.toml",
