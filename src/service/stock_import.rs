@@ -490,6 +490,39 @@ mod tests {
     }
 
     #[test]
+    fn unknown_zero_balances_can_be_left_out_unlisted_and_are_never_created() {
+        let t = service();
+        let cli = Actor::Cli;
+        t.svc
+            .upsert_stock_item(&cli, "A", "A", StockKind::Toner, &[], 0)
+            .unwrap();
+        let rows = vec![
+            bal("A", 3, 1),
+            bal("GOOD-AT-0", 0, 2),
+            bal("GOOD-AT-2", 2, 3),
+        ];
+        let opts = ImportOptions {
+            create_new: true,
+            ignore_unknown_zero: true,
+            files: vec!["1C OData record #".into()],
+            ..ImportOptions::default()
+        };
+        let d = t
+            .svc
+            .import_stock(&cli, &rows, &opts, true, &mut |_, _| {})
+            .unwrap();
+        assert_eq!((d.changed.len(), d.created.len(), d.ignored), (1, 1, 1));
+        assert_eq!(d.created[0].sku(&rows), "GOOD-AT-2");
+        assert_eq!(
+            d.changed[0].source(&rows, &opts.files),
+            "1C OData record #1"
+        );
+        let tx = t.svc.read().unwrap();
+        assert!(tx.stock_item("GOOD-AT-0").unwrap().is_none());
+        assert_eq!(tx.stock_item("A").unwrap().unwrap().quantity, 3);
+    }
+
+    #[test]
     fn two_rows_for_one_item_refuse_everything() {
         let t = service();
         let cli = Actor::Cli;
