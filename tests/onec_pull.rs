@@ -678,4 +678,16 @@ fn through_a_running_server_with_a_mapped_good_and_on_schedule() {
     }
     assert!(logs.contains("HTTP 401"), "{logs}");
     assert!(!logs.contains(bad) && !logs.contains(PASSWORD), "{logs}");
+
+    // The scheduled pull turned off: the stale failure is cleared at start-up.
+    config(&sb, &fake.url(), 0);
+    let mut cmd = sb.command(["--config", "config.toml", "serve", "--listen"]);
+    let port = common::free_port();
+    cmd.arg(format!("127.0.0.1:{port}"))
+        .env("HELPDESK_ONEC_PASSWORD", bad);
+    let mut server = Server::spawn(cmd, port);
+    server.wait_ready(common::READY_TIMEOUT).unwrap();
+    let h = server.get("/healthz").json();
+    assert!(!h.to_string().contains("onec"), "{h}");
+    server.terminate();
 }

@@ -479,6 +479,12 @@ pub async fn start(
             }
         }
     };
+    // A failed 1C pull stays failing in /healthz until a pull works: when the scheduled pull
+    // has been turned off since, clear it.
+    if !jobs.onec_scheduled() {
+        let j = jobs.clone();
+        let _ = tokio::task::spawn_blocking(move || j.svc.record_health("onec", true, "")).await;
+    }
     // The catch-up tick at start-up.
     run().await;
     let sched = match JobScheduler::new().await {
@@ -520,12 +526,9 @@ impl Jobs {
     /// Whether a scheduled 1C pull is due: configured with an interval, and that long since
     /// the last one started (never: at once, so a start-up pulls).
     pub fn onec_due(&self) -> bool {
-        let Some(cfg) = &self.cfg.onec else {
+        let Some(cfg) = self.cfg.onec.as_ref().filter(|c| c.interval_minutes > 0) else {
             return false;
         };
-        if cfg.interval_minutes == 0 {
-            return false;
-        }
         let last = self
             .svc
             .job_state("onec.last")
@@ -533,6 +536,14 @@ impl Jobs {
             .flatten()
             .and_then(|v| v.parse::<i64>().ok());
         last.is_none_or(|l| self.svc.now() - l >= i64::from(cfg.interval_minutes) * 60 - 5)
+    }
+
+    /// Whether the 1C pull runs on a schedule.
+    fn onec_scheduled(&self) -> bool {
+        self.cfg
+            .onec
+            .as_ref()
+            .is_some_and(|c| c.interval_minutes > 0)
     }
 
     /// Pulls the balances from 1C and applies them (actor "system", label "1C OData"). The
