@@ -207,6 +207,12 @@ pub fn stock_import_lines(
                 .into(),
         );
     }
+    if d.ignored > 0 {
+        out.push(format!(
+            "{} goods at 0 that match no stock item left out (1C's catalogue lists every good)",
+            d.ignored
+        ));
+    }
     let what = if dry_run {
         "dry run, nothing changed"
     } else if d.applied {

@@ -16,6 +16,7 @@ pub mod import;
 pub mod jobs;
 pub mod logging;
 pub mod notify;
+pub mod onec;
 pub mod search;
 pub mod server;
 pub mod service;

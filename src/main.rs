@@ -157,6 +157,19 @@ enum StockCmd {
         #[arg(long)]
         full: bool,
     },
+    /// Pull balances from 1C over its standard OData interface (the [onec] section of the
+    /// config: publication address, user, balance register) and apply them like an import:
+    /// matched by article through the mapping table, movements with reason "import", unknown
+    /// codes listed. The scheduled pull (onec.interval_minutes) does the same inside `serve`.
+    #[command(name = "pull-1c")]
+    Pull1c {
+        /// Show the difference only; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// List every line of the difference (else the first 50 of each kind).
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -262,6 +275,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let _log = logging::init_cli();
             let config = load_config(config_path)?;
             let cmd = read_stock_files(&files, dry_run, create_new, full)?;
+            with_data(&config, None, cmd)
+        }
+        Cmd::Stock {
+            action: StockCmd::Pull1c { dry_run, full },
+        } => {
+            let _log = logging::init_cli();
+            let config = load_config(config_path)?;
+            let Some(onec) = &config.onec else {
+                anyhow::bail!(
+                    "the 1C pull is off: set onec.url (the address of the 1C web publication), \
+                     onec.username and onec.password (or HELPDESK_ONEC_PASSWORD) in the config"
+                );
+            };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let pulled = rt
+                .block_on(helpdesk::onec::fetch(onec))
+                .map_err(anyhow::Error::msg)?;
+            drop(rt);
+            eprintln!("{}", pulled.summary());
+            let cmd = Command::StockImport {
+                rows: pulled.rows,
+                options: helpdesk::onec::import_options(),
+                dry_run,
+                full,
+                progress: false,
+            };
             with_data(&config, None, cmd)
         }
         Cmd::Snapshot { kind, data_dir } => {
@@ -450,6 +491,7 @@ fn read_stock_files(
             create_new,
             label: label.chars().take(500).collect(),
             files: parsed.files,
+            ignore_unknown_zero: false,
         },
         dry_run,
         full,

@@ -135,13 +135,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         notify::Sender::new(service.clone(), telegram, mail, wake).run(stop_rx.clone()),
     );
 
-    // Scheduled work: SLA, snapshots (with catch-up), digests, health.
+    // Scheduled work: SLA, snapshots (with catch-up), digests, health, the 1C pull.
     let job_cfg = jobs::JobsConfig {
         data_dir: data_dir.clone(),
         tz: config.ui.timezone,
         archive: config.archive.clone(),
         digest_times: config.reports.digest_times.clone(),
         health: config.health.clone(),
+        onec: config.onec.clone(),
     };
     let scheduler = jobs::start(
         Arc::new(jobs::Jobs::new(service.clone(), job_cfg)),

@@ -50,6 +50,8 @@ const BOT_TOKEN: &str = "918273645:AAG7kZ-secretBotToken_Qw3Er5Ty7Ui9Op";
 const WEBHOOK_SECRET: &str = "hook_S3cret-8d31b7a0c5";
 const SMTP_USER: &str = "helpdesk-mailer";
 const SMTP_PASSWORD: &str = "smtp-S3cret-4f9c2e71";
+/// The 1C OData user's password (`onec.password`).
+const ONEC_PASSWORD: &str = "onec-S3cret-7d2a9b40";
 /// Staff passwords: `boss` (admin, made before the server runs), `olga` (operator, made
 /// through the control socket), `anna` (operator, made in the panel).
 const BOSS_PASSWORD: &str = "boss-Passw0rd-1c7e93";
@@ -88,6 +90,7 @@ impl Scan {
         );
         s.add("webhook secret", WEBHOOK_SECRET);
         s.add("SMTP password", SMTP_PASSWORD);
+        s.add("1C OData password", ONEC_PASSWORD);
         for (who, p) in [
             ("boss's password", BOSS_PASSWORD),
             ("olga's password", OLGA_PASSWORD),
@@ -858,6 +861,22 @@ fn broken_configs_and_unreachable_telegram_never_echo_secrets() {
             "SMTP password as a table",
             format!("[smtp]\npassword = {{ value = \"{SMTP_PASSWORD}\" }}\n"),
         ),
+        (
+            "unterminated 1C password",
+            format!("[onec]\nurl = \"http://1c.local/ut\"\npassword = \"{ONEC_PASSWORD}\n"),
+        ),
+        (
+            "unquoted 1C password",
+            format!("[onec]\npassword = {ONEC_PASSWORD}\n"),
+        ),
+        (
+            "1C password in the publication's URL",
+            format!("[onec]\nurl = \"http://robot:{ONEC_PASSWORD}@1c.local/ut\"\n"),
+        ),
+        (
+            "1C password in a URL that is not one",
+            format!("[onec]\nurl = \"http://robot:{ONEC_PASSWORD}@[1c.local/ut\"\n"),
+        ),
     ];
     for (what, text) in &cases {
         sb.write("bad.toml", text);
@@ -979,6 +998,7 @@ fn a_secret_of_the_wrong_type_is_not_quoted_back() {
             "telegram.webhook_secret",
             "[telegram]\nwebhook_secret = 20252025\n",
         ),
+        ("onec.password", "[onec]\npassword = 20252025\n"),
     ] {
         sb.write("bad.toml", text);
         for cmd in ["check-config", "serve"] {

@@ -160,6 +160,31 @@ pub struct BotSettings {
     pub urgent_cooldown_minutes: u32,
 }
 
+/// The scheduled pull of stock balances from 1C's standard OData interface.
+#[derive(Debug, Clone)]
+pub struct OnecConfig {
+    /// `<publication>/odata/standard.odata` (the suffix added when the config lacks it).
+    pub url: url::Url,
+    pub username: String,
+    pub password: Secret,
+    /// Minutes between scheduled pulls; 0: only `helpdesk stock pull-1c`.
+    pub interval_minutes: u32,
+    /// The balances, e.g. `AccumulationRegister_ТоварыНаСкладах/Balance`.
+    pub balance_entity: String,
+    /// The balance record's field naming the good (its `Ref_Key`).
+    pub item_field: String,
+    /// The balance record's quantity field, e.g. `ВНаличииBalance`.
+    pub quantity_field: String,
+    /// An OData `$filter` for the balances (e.g. one warehouse); empty: none.
+    pub filter: String,
+    /// The goods' catalogue, for articles and names; empty: codes are the goods' `Ref_Key`.
+    pub catalog_entity: String,
+    pub article_field: String,
+    pub name_field: String,
+    /// For each HTTP request.
+    pub timeout: std::time::Duration,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -175,6 +200,8 @@ pub struct Config {
     pub sla: Option<crate::domain::sla::Policy>,
     pub reports: ReportsConfig,
     pub health: HealthConfig,
+    /// The 1C OData pull; `None` when `onec.url` is empty.
+    pub onec: Option<OnecConfig>,
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
     /// Things worth saying at start-up that are not errors.
@@ -233,11 +260,12 @@ fn permission_warning(path: &Path, cfg: &Config) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let has_secret = !cfg.telegram.token.is_empty()
         || !cfg.telegram.webhook_secret.is_empty()
-        || !cfg.smtp.password.is_empty();
+        || !cfg.smtp.password.is_empty()
+        || cfg.onec.as_ref().is_some_and(|o| !o.password.is_empty());
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
     (has_secret && mode & 0o004 != 0).then(|| {
         format!(
-            "{} holds secrets and can be read by every user (mode {:o}): run 'chmod 600 {}' or move the secrets to HELPDESK_TELEGRAM_TOKEN / HELPDESK_TELEGRAM_WEBHOOK_SECRET / HELPDESK_SMTP_PASSWORD",
+            "{} holds secrets and can be read by every user (mode {:o}): run 'chmod 600 {}' or move the secrets to HELPDESK_TELEGRAM_TOKEN / HELPDESK_TELEGRAM_WEBHOOK_SECRET / HELPDESK_SMTP_PASSWORD / HELPDESK_ONEC_PASSWORD",
             path.display(),
             mode & 0o777,
             path.display()

@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub business_hours: RawBusinessHours,
     pub reports: RawReports,
     pub health: RawHealth,
+    pub onec: RawOnec,
 }
 
 impl Default for RawConfig {
@@ -98,6 +99,20 @@ impl Default for RawConfig {
             log: RawLog {
                 level: "info".into(),
                 keep_days: 30,
+            },
+            onec: RawOnec {
+                url: String::new(),
+                username: String::new(),
+                password: String::new(),
+                interval_minutes: 60,
+                balance_entity: "AccumulationRegister_ТоварыНаСкладах/Balance".into(),
+                item_field: "Номенклатура_Key".into(),
+                quantity_field: "ВНаличииBalance".into(),
+                filter: String::new(),
+                catalog_entity: "Catalog_Номенклатура".into(),
+                article_field: "Артикул".into(),
+                name_field: "Description".into(),
+                timeout_seconds: 60,
             },
         }
     }
@@ -209,6 +224,23 @@ section!(
             min_free_disk_mb: u64,
             max_snapshot_age_hours: u32,
             max_outbox_backlog: u64
+        }
+);
+section!(
+    RawOnec
+        / onec {
+            url: String,
+            username: String,
+            password: String,
+            interval_minutes: u32,
+            balance_entity: String,
+            item_field: String,
+            quantity_field: String,
+            filter: String,
+            catalog_entity: String,
+            article_field: String,
+            name_field: String,
+            timeout_seconds: u64
         }
 );
 section!(
@@ -329,7 +361,12 @@ fn env_value(default: &toml::Value, value: &str) -> Result<toml::Value, String> 
 
 /// One line for a TOML error: `file line N: section.key: message`.
 /// Keys whose values are secrets: an error about them never quotes the value.
-const SECRET_KEYS: &[&str] = &["telegram.token", "telegram.webhook_secret", "smtp.password"];
+const SECRET_KEYS: &[&str] = &[
+    "telegram.token",
+    "telegram.webhook_secret",
+    "smtp.password",
+    "onec.password",
+];
 
 fn toml_error(name: &str, text: &str, origins: &Origins, e: &toml::de::Error) -> ConfigError {
     let line = e
@@ -571,6 +608,7 @@ impl RawConfig {
         if self.log.keep_days == 0 {
             return Err(o.err("log.keep_days", "must be at least 1"));
         }
+        let onec = self.onec.validate(o)?;
         Ok(Config {
             storage: StorageConfig {
                 data_dir: PathBuf::from(data_dir),
@@ -626,6 +664,7 @@ impl RawConfig {
                 level: self.log.level,
                 keep_days: self.log.keep_days,
             },
+            onec,
             source: None,
             warnings: Vec::new(),
         })
@@ -703,6 +742,124 @@ impl RawBusinessHours {
                 "must be later than business_hours.start",
             ),
         })
+    }
+}
+
+impl RawOnec {
+    /// The 1C OData pull; `None` when `onec.url` is empty (the pull is off).
+    fn validate(&self, o: &Origins) -> Result<Option<OnecConfig>, ConfigError> {
+        let raw_url = self.url.trim();
+        if raw_url.is_empty() {
+            return Ok(None);
+        }
+        // An address with '@' may hold a password: never quote it.
+        let shown = if raw_url.contains('@') {
+            "the address".to_string()
+        } else {
+            format!("'{raw_url}'")
+        };
+        let mut url = url::Url::parse(raw_url)
+            .map_err(|e| o.err("onec.url", format!("{shown} is not a URL: {e}")))?;
+        if url.password().is_some() || !url.username().is_empty() {
+            // Never quote it: the URL holds a password.
+            return Err(o.err(
+                "onec.url",
+                "must not hold a user name or password: set onec.username and onec.password \
+                 (or HELPDESK_ONEC_PASSWORD) instead",
+            ));
+        }
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(o.err(
+                "onec.url",
+                format!(
+                    "{shown} must be an http:// or https:// address of the 1C publication, \
+                     like https://1c.example.local/trade"
+                ),
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(o.err(
+                "onec.url",
+                "must be the publication's address without ?query or #fragment",
+            ));
+        }
+        // The standard OData interface lives under <publication>/odata/standard.odata.
+        let path = url.path().trim_end_matches('/').to_string();
+        if !path.ends_with("/odata/standard.odata") {
+            url.set_path(&format!("{path}/odata/standard.odata"));
+        } else {
+            url.set_path(&path);
+        }
+        if self.password.is_empty() && !self.username.trim().is_empty() {
+            return Err(o.err(
+                "onec.password",
+                "is empty while onec.username is set (set it here or in HELPDESK_ONEC_PASSWORD)",
+            ));
+        }
+        if self.username.contains(':') {
+            return Err(o.err(
+                "onec.username",
+                "must not contain ':' (HTTP basic authentication cannot carry it)",
+            ));
+        }
+        if self.interval_minutes > 7 * 24 * 60 {
+            return Err(o.err(
+                "onec.interval_minutes",
+                "must be from 0 (no scheduled pull) to 10080 (a week)",
+            ));
+        }
+        if !(1..=3600).contains(&self.timeout_seconds) {
+            return Err(o.err("onec.timeout_seconds", "must be from 1 to 3600"));
+        }
+        let name = |key: &str, v: &str, may_be_empty: bool| -> Result<String, ConfigError> {
+            let v = v.trim();
+            if v.is_empty() && !may_be_empty {
+                return Err(o.err(key, "must not be empty"));
+            }
+            if v.chars()
+                .any(|c| c.is_control() || c == '#' || c == '?' || c == '&')
+            {
+                return Err(o.err(
+                    key,
+                    format!("'{v}' must not contain ?, &, # or line breaks"),
+                ));
+            }
+            Ok(v.to_string())
+        };
+        let balance_entity = name("onec.balance_entity", &self.balance_entity, false)?;
+        if balance_entity.starts_with('/') || balance_entity.contains("://") {
+            return Err(o.err(
+                "onec.balance_entity",
+                "is the entity's name after /odata/standard.odata/, like \
+                 AccumulationRegister_ТоварыНаСкладах/Balance",
+            ));
+        }
+        let item_field = name("onec.item_field", &self.item_field, false)?;
+        let quantity_field = name("onec.quantity_field", &self.quantity_field, false)?;
+        let catalog_entity = name("onec.catalog_entity", &self.catalog_entity, true)?;
+        let article_field = name(
+            "onec.article_field",
+            &self.article_field,
+            catalog_entity.is_empty(),
+        )?;
+        let name_field = name("onec.name_field", &self.name_field, true)?;
+        if self.filter.chars().any(|c| c.is_control()) {
+            return Err(o.err("onec.filter", "must be on one line"));
+        }
+        Ok(Some(OnecConfig {
+            url,
+            username: self.username.trim().to_string(),
+            password: Secret::new(self.password.clone()),
+            interval_minutes: self.interval_minutes,
+            balance_entity,
+            item_field,
+            quantity_field,
+            filter: self.filter.trim().to_string(),
+            catalog_entity,
+            article_field,
+            name_field,
+            timeout: std::time::Duration::from_secs(self.timeout_seconds),
+        }))
     }
 }
 

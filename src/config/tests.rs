@@ -62,6 +62,91 @@ fn the_shipped_config_toml_parses_to_the_defaults() {
     assert_eq!(format!("{:?}", c.health), format!("{:?}", d.health));
     assert_eq!(format!("{:?}", c.bot), format!("{:?}", d.bot));
     assert!(c.sla.is_some());
+    assert!(c.onec.is_none() && d.onec.is_none());
+    // The documented [onec] keys are the defaults, once the pull is turned on.
+    let on = "[onec]\nurl = \"https://1c.local/trade\"\n";
+    let with_file =
+        parse(&text.replace("\nurl = \"\"\n", "\nurl = \"https://1c.local/trade\"\n")).unwrap();
+    let with_defaults = parse(on).unwrap();
+    assert_eq!(
+        format!("{:?}", with_file.onec),
+        format!("{:?}", with_defaults.onec)
+    );
+}
+
+#[test]
+fn onec_pull_is_validated_and_its_password_never_quoted() {
+    let c = parse_env(
+        "[onec]\nurl = \"http://1c.local/trade/\"\nusername = \"robot\"\n",
+        &[("HELPDESK_ONEC_PASSWORD", "from-env-1")],
+    )
+    .unwrap();
+    let o = c.onec.unwrap();
+    assert_eq!(o.url.as_str(), "http://1c.local/trade/odata/standard.odata");
+    assert_eq!(o.password.expose(), "from-env-1");
+    assert_eq!(
+        o.balance_entity,
+        "AccumulationRegister_ТоварыНаСкладах/Balance"
+    );
+    assert_eq!(
+        (o.item_field.as_str(), o.quantity_field.as_str()),
+        ("Номенклатура_Key", "ВНаличииBalance")
+    );
+    assert_eq!(o.timeout, std::time::Duration::from_secs(60));
+    assert!(!format!("{o:?}").contains("from-env-1"));
+    let full = parse("[onec]\nurl = \"https://h/b/odata/standard.odata/\"\n").unwrap();
+    assert_eq!(
+        full.onec.unwrap().url.as_str(),
+        "https://h/b/odata/standard.odata"
+    );
+
+    for (text, key, line) in [
+        ("[onec]\nurl = \"ftp://h/b\"\n", "onec.url", 2),
+        ("[onec]\nurl = \"not a url\"\n", "onec.url", 2),
+        ("[onec]\nurl = \"http://h/b?x=1\"\n", "onec.url", 2),
+        (
+            "[onec]\nurl = \"http://h/b\"\nusername = \"u\"\n",
+            "onec.password",
+            0,
+        ),
+        (
+            "[onec]\nurl = \"http://h/b\"\ntimeout_seconds = 0\n",
+            "onec.timeout_seconds",
+            3,
+        ),
+        (
+            "[onec]\nurl = \"http://h/b\"\ninterval_minutes = 99999\n",
+            "onec.interval_minutes",
+            3,
+        ),
+        (
+            "[onec]\nurl = \"http://h/b\"\nquantity_field = \" \"\n",
+            "onec.quantity_field",
+            3,
+        ),
+        (
+            "[onec]\nurl = \"http://h/b\"\nbalance_entity = \"/x?y\"\n",
+            "onec.balance_entity",
+            3,
+        ),
+    ] {
+        let e = err(text);
+        assert!(e.contains(key), "{text:?}: {e}");
+        if line > 0 {
+            assert!(e.contains(&format!("line {line}")), "{text:?}: {e}");
+        }
+    }
+    // A password in the URL is refused without quoting it; a badly typed password too.
+    let e = err("[onec]\nurl = \"http://u:secret-in-url@h/b\"\n");
+    assert!(
+        e.contains("onec.url") && !e.contains("secret-in-url"),
+        "{e}"
+    );
+    let e = err("[onec]\npassword = 123456789\n");
+    assert!(
+        e.contains("onec.password") && !e.contains("123456789"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -300,6 +385,10 @@ fn a_world_readable_config_with_any_secret_is_warned_about_without_quoting_it() 
             "only_this_one",
         ),
         ("[smtp]\npassword = \"pw-123456\"\n", "pw-123456"),
+        (
+            "[onec]\nurl = \"http://1c.local/ut\"\nusername = \"u\"\npassword = \"1c-pass-789\"\n",
+            "1c-pass-789",
+        ),
     ] {
         std::fs::write(&path, text).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();

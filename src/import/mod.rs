@@ -4,10 +4,12 @@
 //!
 //! CommerceML is parsed as a stream (quick-xml over a buffered reader), so a large exchange
 //! file is never held in memory whole; CSV and XLSX files are small in practice and read whole.
+//! Balances pulled from 1C's OData interface are read by `odata.rs` into the same rows.
 //! What happens with the balances (matching to stock items, the diff, applying it) is the
 //! service's business (`service::stock_import`).
 
 mod commerceml;
+pub mod odata;
 mod table;
 
 use std::io::{BufRead, Read};
@@ -40,12 +42,18 @@ pub struct Balance {
 }
 
 impl Balance {
-    /// Where it was read, e.g. `offers.xml line 12`.
+    /// Where it was read, e.g. `offers.xml line 12`; for a source whose name ends in `#`
+    /// (records of an answer rather than lines of a file), the number follows it:
+    /// `1C OData record #12`.
     pub fn source(&self, files: &[String]) -> String {
         let f = files
             .get(usize::from(self.file))
             .map_or("?", String::as_str);
-        format!("{f} line {}", self.line)
+        if f.ends_with('#') {
+            format!("{f}{}", self.line)
+        } else {
+            format!("{f} line {}", self.line)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Scheduled work, run inside the binary on tokio-cron-scheduler: SLA reminders and
-//! escalations, daily/monthly/yearly snapshots with retention, digests, health checks.
+//! escalations, daily/monthly/yearly snapshots with retention, digests, health checks, and the
+//! pull of stock balances from 1C over OData (`onec.interval_minutes`).
 //!
 //! The scheduler fires one job a minute; [`Jobs::tick`] then decides by *local* time what is
 //! due, so schedules stay right across daylight-saving changes (tokio-cron-scheduler's `_tz`
@@ -9,12 +10,13 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
 use crate::archive::{self, Keep, Kind};
-use crate::config::{ArchiveConfig, HealthConfig};
+use crate::config::{ArchiveConfig, HealthConfig, OnecConfig};
 use crate::service::Service;
 use crate::store::Reads;
 
@@ -26,6 +28,8 @@ pub struct JobsConfig {
     pub archive: ArchiveConfig,
     pub digest_times: Vec<NaiveTime>,
     pub health: HealthConfig,
+    /// The 1C OData pull; `None` when off.
+    pub onec: Option<OnecConfig>,
 }
 
 /// The jobs, one dispatch function each.
@@ -41,6 +45,8 @@ pub enum Job {
 pub struct Jobs {
     svc: Service,
     cfg: JobsConfig,
+    /// A 1C pull is under way (a slow one must not start a second).
+    onec_running: AtomicBool,
 }
 
 /// Probes of things outside the process, run by the async part of the health job.
@@ -54,7 +60,11 @@ pub struct Probes {
 
 impl Jobs {
     pub fn new(svc: Service, cfg: JobsConfig) -> Jobs {
-        Jobs { svc, cfg }
+        Jobs {
+            svc,
+            cfg,
+            onec_running: AtomicBool::new(false),
+        }
     }
 
     /// Runs every job that is due at the service clock's now (blocking). Returns what ran.
@@ -455,9 +465,26 @@ pub async fn start(
                 if jobs.remote_health_due() {
                     jobs.health_remote(&probes).await;
                 }
+                if jobs.onec_due() && !jobs.onec_running.swap(true, Ordering::SeqCst) {
+                    // In its own task: a pull may take longer than the minute tick.
+                    let j = jobs.clone();
+                    tokio::spawn(async move {
+                        match j.onec_pull().await {
+                            Ok(s) => tracing::info!(job = "onec", "{s}"),
+                            Err(e) => tracing::error!(job = "onec", "job failed: {e}"),
+                        }
+                        j.onec_running.store(false, Ordering::SeqCst);
+                    });
+                }
             }
         }
     };
+    // A failed 1C pull stays failing in /healthz until a pull works: when the scheduled pull
+    // has been turned off since, clear it.
+    if !jobs.onec_scheduled() {
+        let j = jobs.clone();
+        let _ = tokio::task::spawn_blocking(move || j.svc.record_health("onec", true, "")).await;
+    }
     // The catch-up tick at start-up.
     run().await;
     let sched = match JobScheduler::new().await {
@@ -496,6 +523,75 @@ pub async fn start(
 }
 
 impl Jobs {
+    /// Whether a scheduled 1C pull is due: configured with an interval, and that long since
+    /// the last one started (never: at once, so a start-up pulls).
+    pub fn onec_due(&self) -> bool {
+        let Some(cfg) = self.cfg.onec.as_ref().filter(|c| c.interval_minutes > 0) else {
+            return false;
+        };
+        let last = self
+            .svc
+            .job_state("onec.last")
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse::<i64>().ok());
+        last.is_none_or(|l| self.svc.now() - l >= i64::from(cfg.interval_minutes) * 60 - 5)
+    }
+
+    /// Whether the 1C pull runs on a schedule.
+    fn onec_scheduled(&self) -> bool {
+        self.cfg
+            .onec
+            .as_ref()
+            .is_some_and(|c| c.interval_minutes > 0)
+    }
+
+    /// Pulls the balances from 1C and applies them (actor "system", label "1C OData"). The
+    /// result is recorded as the health check `onec`: a failure alerts the superadmins once,
+    /// shows in `/healthz` and changes no stock.
+    pub async fn onec_pull(&self) -> Result<String, String> {
+        let Some(cfg) = self.cfg.onec.clone() else {
+            return Ok(String::new());
+        };
+        self.svc
+            .set_job_state("onec.last", &self.svc.now().to_string())
+            .map_err(|e| e.to_string())?;
+        let pulled = crate::onec::fetch(&cfg).await;
+        let svc = self.svc.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let result = pulled.and_then(|p| {
+                let d = svc
+                    .import_stock(
+                        &crate::domain::Actor::System,
+                        &p.rows,
+                        &crate::onec::import_options(),
+                        true,
+                        &mut |_, _| {},
+                    )
+                    .map_err(|e| format!("1C OData pull: {e}"))?;
+                Ok(format!(
+                    "1C OData pull: {}; {} changed, {} unknown, {} unchanged{}",
+                    p.summary(),
+                    d.changed.len(),
+                    d.unknown.len(),
+                    d.unchanged,
+                    if d.applied {
+                        ""
+                    } else {
+                        " (nothing to change)"
+                    }
+                ))
+            });
+            let detail = result.as_ref().err().cloned().unwrap_or_default();
+            if let Err(e) = svc.record_health("onec", result.is_ok(), &detail) {
+                tracing::error!("cannot record the 1C pull's health: {e}");
+            }
+            result
+        })
+        .await;
+        done.unwrap_or_else(|e| Err(format!("1C OData pull panicked: {e}")))
+    }
+
     /// The remote probes run with the local checks (the local pass just stamped the time).
     fn remote_health_due(&self) -> bool {
         let now = self.svc.now();

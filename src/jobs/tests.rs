@@ -62,6 +62,7 @@ fn jobs(f: &Fixture, health: HealthConfig) -> Jobs {
             },
             digest_times: vec![NaiveTime::from_hms_opt(9, 0, 0).unwrap()],
             health,
+            onec: None,
         },
     )
 }

@@ -32,6 +32,11 @@ pub struct ImportOptions {
     /// The files' names, as [`Balance::file`] indexes them (for messages).
     #[serde(default)]
     pub files: Vec<String>,
+    /// Leave out, without listing them, balances of 0 that match nothing: a 1C catalogue
+    /// pulled over OData names every good, and only those we stock matter. They are counted in
+    /// [`ImportDiff::ignored`] and never created.
+    #[serde(default)]
+    pub ignore_unknown_zero: bool,
 }
 
 /// One line of the difference: which balance, and the item's quantity before and after.
@@ -88,6 +93,9 @@ pub struct ImportDiff {
     pub unchanged: u64,
     /// Stock items the file does not mention (kept as they are).
     pub untouched: u64,
+    /// Unknown balances of 0 left out unlisted ([`ImportOptions::ignore_unknown_zero`]).
+    #[serde(default)]
+    pub ignored: u64,
     /// Whether it was written.
     pub applied: bool,
 }
@@ -159,6 +167,7 @@ fn diff(tx: &impl Reads, rows: &[Balance], opts: &ImportOptions) -> Result<Impor
                     out.changed.push(line(it.quantity));
                 }
             }
+            None if opts.ignore_unknown_zero && b.quantity == 0 => out.ignored += 1,
             None if opts.create_new => {
                 validate::sku(sku).map_err(|e| {
                     invalid("sku", format!("{}: the new item's {e}", b.source(files)))
@@ -469,6 +478,7 @@ mod tests {
             create_new: true,
             label: "f.csv".into(),
             files: vec!["f.csv".into()],
+            ignore_unknown_zero: false,
         };
         let c = t
             .svc
@@ -477,6 +487,39 @@ mod tests {
         assert_eq!(c.created.len(), 1);
         let item = t.svc.read().unwrap().stock_item("NEW-1").unwrap().unwrap();
         assert_eq!((item.quantity, item.name.as_str()), (3, "name of NEW-1"));
+    }
+
+    #[test]
+    fn unknown_zero_balances_can_be_left_out_unlisted_and_are_never_created() {
+        let t = service();
+        let cli = Actor::Cli;
+        t.svc
+            .upsert_stock_item(&cli, "A", "A", StockKind::Toner, &[], 0)
+            .unwrap();
+        let rows = vec![
+            bal("A", 3, 1),
+            bal("GOOD-AT-0", 0, 2),
+            bal("GOOD-AT-2", 2, 3),
+        ];
+        let opts = ImportOptions {
+            create_new: true,
+            ignore_unknown_zero: true,
+            files: vec!["1C OData record #".into()],
+            ..ImportOptions::default()
+        };
+        let d = t
+            .svc
+            .import_stock(&cli, &rows, &opts, true, &mut |_, _| {})
+            .unwrap();
+        assert_eq!((d.changed.len(), d.created.len(), d.ignored), (1, 1, 1));
+        assert_eq!(d.created[0].sku(&rows), "GOOD-AT-2");
+        assert_eq!(
+            d.changed[0].source(&rows, &opts.files),
+            "1C OData record #1"
+        );
+        let tx = t.svc.read().unwrap();
+        assert!(tx.stock_item("GOOD-AT-0").unwrap().is_none());
+        assert_eq!(tx.stock_item("A").unwrap().unwrap().quantity, 3);
     }
 
     #[test]

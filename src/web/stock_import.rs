@@ -452,6 +452,7 @@ async fn upload(state: AppState, s: StaffSession, form: warp::multipart::FormDat
             create_new,
             label,
             files: parsed.files.clone(),
+            ignore_unknown_zero: false,
         };
         let diff = svc
             .import_stock(&who, &parsed.balances, &options, false, &mut |_, _| {})
