@@ -72,6 +72,9 @@ fn quiet_health() -> HealthConfig {
         min_free_disk_mb: 0,
         max_snapshot_age_hours: 24 * 365 * 10,
         max_outbox_backlog: u64::MAX,
+        clock_jump_seconds: 120,
+        clock_steady_minutes: 30,
+        data_dir_retry_seconds: 10,
     }
 }
 

@@ -521,7 +521,9 @@ impl Service {
 }
 
 /// The health checks, by name.
-pub const HEALTH_CHECKS: &[&str] = &["disk", "database", "snapshot", "telegram", "outbox", "smtp"];
+pub const HEALTH_CHECKS: &[&str] = &[
+    "disk", "database", "data_dir", "snapshot", "archive", "clock", "telegram", "outbox", "smtp",
+];
 
 /// A spreadsheet of tickets (number, created, status, priority, category, requester,
 /// department, assignee, subject, due), for digests.
