@@ -264,7 +264,7 @@ async fn maintenance(
         listener.local_addr()?
     );
     let outage = Arc::new(web::degraded::Outage::new(
-        data_dir.clone(),
+        std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.clone()),
         problem.clone(),
         config.health.data_dir_retry_seconds,
         config.ui.language,
