@@ -23,9 +23,11 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// Name of the database file inside the data folder.
 pub const DB_FILE: &str = "helpdesk.redb";
 
-/// The furthest ahead an outbox retry is ever planned (back-off is at most an hour, a
-/// Telegram `retry_after` a few thousand seconds).
-const OUTBOX_MAX_DELAY: i64 = 86_400;
+/// The furthest ahead an outbox retry is planned by back-off (at most an hour), with a margin.
+/// A row planned further ahead is offered again: a clock set back would otherwise hold it for
+/// as long as the jump. (A longer Telegram `retry_after` is still honoured: the sender pauses
+/// every call for it by the monotonic clock.)
+const OUTBOX_MAX_DELAY: i64 = 3600 + 300;
 /// redb's page cache. Its default (1 GiB) would let a long-running server grow with the
 /// database; the operating system's file cache still holds the rest of the file.
 const CACHE_BYTES: usize = 32 << 20;
