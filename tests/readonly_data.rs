@@ -217,3 +217,30 @@ fn a_read_only_database_file_gives_maintenance_and_sigterm_stops_it_cleanly() {
     assert!(server.terminate().success(), "{}", server.stderr());
     common::assert_no_panic(&server.stderr());
 }
+
+/// While running, the archive folder turns read-only (a full or remounted backup disk): a
+/// snapshot through the running server fails with one clear line and leaves nothing behind;
+/// the server keeps serving; once writable the next snapshot succeeds.
+#[test]
+fn a_read_only_archive_folder_fails_a_snapshot_cleanly_and_the_next_one_works() {
+    let sb = Sandbox::new();
+    let mut server = sb.serve(&[]);
+    let manual = sb.data_dir().join("archive").join("manual");
+    std::fs::create_dir_all(&manual).unwrap();
+    let ro = ReadOnly::new(&manual);
+    let out = sb.run(["snapshot"]);
+    let line = out.failure().one_line_error();
+    assert!(
+        line.contains("Read-only") || line.contains("ermission denied"),
+        "{line}"
+    );
+    assert_eq!(std::fs::read_dir(&manual).unwrap().count(), 0, "nothing partial");
+    assert_eq!(server.get("/healthz").status, 200, "the server keeps serving");
+    ro.release();
+    let out = sb.run(["snapshot"]);
+    out.success();
+    let archive = PathBuf::from(out.last_stdout_line());
+    assert!(sb.join(&archive).is_file() || archive.is_file(), "{archive:?}");
+    sb.run(["verify", archive.to_str().unwrap()]).success();
+    assert!(server.terminate().success());
+}
