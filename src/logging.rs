@@ -70,10 +70,7 @@ fn appender(logs_dir: &Path, keep_days: usize) -> anyhow::Result<RollingFileAppe
 /// Server logging: stdout plus daily-rotated files in `logs_dir`. When the log folder cannot
 /// be written (a read-only data folder) logging goes to stdout only and the second value says
 /// why; [`LogGuard::open_files`] starts the files later.
-pub fn init_server(
-    cfg: &LogConfig,
-    logs_dir: &Path,
-) -> anyhow::Result<(LogGuard, Option<String>)> {
+pub fn init_server(cfg: &LogConfig, logs_dir: &Path) -> anyhow::Result<(LogGuard, Option<String>)> {
     let filter = EnvFilter::try_new(&cfg.level)?;
     let (first, problem) = match appender(logs_dir, cfg.keep_days) {
         Ok(a) => (Some(a), None),

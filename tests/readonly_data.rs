@@ -141,7 +141,11 @@ fn a_read_only_data_folder_serves_maintenance_and_recovers_by_itself() {
     let (_, body) = wait_get(&server, "/healthz", |s, _| s == 503);
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["status"], "error", "{health}");
-    assert_eq!(health["failing"], serde_json::json!(["data_dir"]), "{health}");
+    assert_eq!(
+        health["failing"],
+        serde_json::json!(["data_dir"]),
+        "{health}"
+    );
     let detail = health["warnings"]["data_dir"].as_str().unwrap_or_default();
     assert!(
         detail.contains("not writable")
@@ -151,18 +155,25 @@ fn a_read_only_data_folder_serves_maintenance_and_recovers_by_itself() {
     let (status, metrics) = get(server.port(), "/metrics").unwrap();
     assert_eq!(status, 200);
     assert!(metrics.contains("helpdesk_up 0"), "{metrics}");
-    assert!(metrics.contains("helpdesk_data_dir_writable 0"), "{metrics}");
+    assert!(
+        metrics.contains("helpdesk_data_dir_writable 0"),
+        "{metrics}"
+    );
     let (status, page) = get(server.port(), "/login").unwrap();
     assert_eq!(status, 503);
-    assert!(page.contains("Папка данных недоступна для записи"), "{page}");
+    assert!(
+        page.contains("Папка данных недоступна для записи"),
+        "{page}"
+    );
     let shown = sb.data_dir().canonicalize().unwrap();
     assert!(page.contains(&shown.display().to_string()), "{page}");
     // The superadmin hears of it directly (the outbox cannot be written).
     assert!(
         emu.wait_for(
-            |_| emu.sent_to(ADMIN)[before..]
-                .iter()
-                .any(|m| m.text.as_deref().is_some_and(|t| t.contains("режиме обслуживания"))),
+            |_| emu.sent_to(ADMIN)[before..].iter().any(|m| m
+                .text
+                .as_deref()
+                .is_some_and(|t| t.contains("режиме обслуживания"))),
             WAIT
         ),
         "no maintenance alert: {:?}\n{}",
@@ -185,9 +196,10 @@ fn a_read_only_data_folder_serves_maintenance_and_recovers_by_itself() {
     assert!(page.contains("name=\"password\""), "{page}");
     assert!(
         emu.wait_for(
-            |_| emu.sent_to(ADMIN)[before..]
-                .iter()
-                .any(|m| m.text.as_deref().is_some_and(|t| t.contains("снова доступна"))),
+            |_| emu.sent_to(ADMIN)[before..].iter().any(|m| m
+                .text
+                .as_deref()
+                .is_some_and(|t| t.contains("снова доступна"))),
             WAIT
         ),
         "no recovery alert: {:?}",
@@ -234,13 +246,24 @@ fn a_read_only_archive_folder_fails_a_snapshot_cleanly_and_the_next_one_works() 
         line.contains("Read-only") || line.contains("ermission denied"),
         "{line}"
     );
-    assert_eq!(std::fs::read_dir(&manual).unwrap().count(), 0, "nothing partial");
-    assert_eq!(server.get("/healthz").status, 200, "the server keeps serving");
+    assert_eq!(
+        std::fs::read_dir(&manual).unwrap().count(),
+        0,
+        "nothing partial"
+    );
+    assert_eq!(
+        server.get("/healthz").status,
+        200,
+        "the server keeps serving"
+    );
     ro.release();
     let out = sb.run(["snapshot"]);
     out.success();
     let archive = PathBuf::from(out.last_stdout_line());
-    assert!(sb.join(&archive).is_file() || archive.is_file(), "{archive:?}");
+    assert!(
+        sb.join(&archive).is_file() || archive.is_file(),
+        "{archive:?}"
+    );
     sb.run(["verify", archive.to_str().unwrap()]).success();
     assert!(server.terminate().success());
 }

@@ -575,22 +575,13 @@ impl RawConfig {
             return Err(o.err("health.interval_minutes", "must be from 1 to 1440"));
         }
         if self.health.clock_jump_seconds < 10 || self.health.clock_jump_seconds > 86_400 {
-            return Err(o.err(
-                "health.clock_jump_seconds",
-                "must be from 10 to 86400",
-            ));
+            return Err(o.err("health.clock_jump_seconds", "must be from 10 to 86400"));
         }
         if self.health.clock_steady_minutes == 0 || self.health.clock_steady_minutes > 10_080 {
-            return Err(o.err(
-                "health.clock_steady_minutes",
-                "must be from 1 to 10080",
-            ));
+            return Err(o.err("health.clock_steady_minutes", "must be from 1 to 10080"));
         }
         if self.health.data_dir_retry_seconds == 0 || self.health.data_dir_retry_seconds > 3600 {
-            return Err(o.err(
-                "health.data_dir_retry_seconds",
-                "must be from 1 to 3600",
-            ));
+            return Err(o.err("health.data_dir_retry_seconds", "must be from 1 to 3600"));
         }
         if self.log.keep_days == 0 {
             return Err(o.err("log.keep_days", "must be at least 1"));

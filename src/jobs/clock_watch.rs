@@ -157,7 +157,10 @@ mod tests {
         // Back again after 5 minutes: a new jump, and the steady period starts over.
         assert_eq!(
             w.observe(S(320), 320),
-            Some(ClockEvent::Jumped { by: -86_400, at: 320 })
+            Some(ClockEvent::Jumped {
+                by: -86_400,
+                at: 320
+            })
         );
         assert_eq!(w.observe(S(900), 900), None);
         assert_eq!(w.observe(S(920), 920), Some(ClockEvent::Steady));

@@ -331,11 +331,7 @@ impl Jobs {
             )),
         }
         let unwritable = self.unwritable_folders();
-        out.push((
-            "data_dir",
-            unwritable.is_empty(),
-            unwritable.join("; "),
-        ));
+        out.push(("data_dir", unwritable.is_empty(), unwritable.join("; ")));
         let probe = self.svc.set_job_state("probe", &self.svc.now().to_string());
         out.push((
             "database",

@@ -390,7 +390,11 @@ fn an_unwritable_archive_folder_fails_cleanly_alerts_once_and_recovers() {
     }
     assert_eq!(alert_count(&f, "«archive»", '❗'), 1, "alerted once");
     assert_eq!(alert_count(&f, "«data_dir»", '❗'), 1, "alerted once");
-    assert_eq!(std::fs::read_dir(&daily).unwrap().count(), 0, "nothing partial");
+    assert_eq!(
+        std::fs::read_dir(&daily).unwrap().count(),
+        0,
+        "nothing partial"
+    );
     drop(guard);
     f.clock.advance(600);
     j.tick();
@@ -418,7 +422,11 @@ fn a_backward_jump_does_not_run_a_snapshot_point_twice() {
         f.clock.advance(60);
         j.tick();
     }
-    assert_eq!(count(&f, Kind::Daily), 1, "the same point does not run twice");
+    assert_eq!(
+        count(&f, Kind::Daily),
+        1,
+        "the same point does not run twice"
+    );
     // The next day's point runs as usual.
     f.clock.set(local(2026, 11, 22, 2, 31));
     j.tick();
@@ -461,10 +469,7 @@ fn health_checks_keep_running_after_the_clock_goes_back() {
     j.tick();
     f.clock.set(local(2026, 11, 20, 10, 0));
     let ran = j.tick();
-    assert!(
-        ran.iter().all(|(_, r)| r.is_ok()),
-        "{ran:?}"
-    );
+    assert!(ran.iter().all(|(_, r)| r.is_ok()), "{ran:?}");
     assert_eq!(
         f.svc.job_state("health.last").unwrap(),
         Some(local(2026, 11, 20, 10, 0).to_string()),
@@ -483,12 +488,7 @@ fn digests_are_not_blocked_by_a_corrected_forward_jump() {
     f.svc.set_digest_subscription(&root, "root", true).unwrap();
     let j = jobs(&f, quiet_health());
     j.tick();
-    let digests = |f: &Fixture| {
-        alerts_to(f, 42)
-            .iter()
-            .filter(|t| t.contains("📊"))
-            .count()
-    };
+    let digests = |f: &Fixture| alerts_to(f, 42).iter().filter(|t| t.contains("📊")).count();
     f.clock.set(local(2030, 1, 1, 9, 5));
     j.tick();
     assert_eq!(digests(&f), 1);

@@ -736,7 +736,11 @@ fn the_outbox_keeps_order_and_pace_when_the_clock_jumps() {
             new_ticket(Category::Other),
         )
         .unwrap();
-    assert_eq!(second.id, first.id + 1, "numbering does not follow the clock");
+    assert_eq!(
+        second.id,
+        first.id + 1,
+        "numbering does not follow the clock"
+    );
     let due: Vec<u64> = t.svc.outbox_due(10).unwrap().iter().map(|r| r.id).collect();
     assert_eq!(due[0], before[0], "older messages are not held back");
     assert!(
@@ -751,7 +755,13 @@ fn the_outbox_keeps_order_and_pace_when_the_clock_jumps() {
     t.svc
         .outbox_attempt_failed(before[1], "502 Bad Gateway", None, false)
         .unwrap();
-    assert!(!t.svc.outbox_due(10).unwrap().iter().any(|r| r.id == before[1]));
+    assert!(
+        !t.svc
+            .outbox_due(10)
+            .unwrap()
+            .iter()
+            .any(|r| r.id == before[1])
+    );
 }
 
 #[test]
@@ -769,7 +779,10 @@ fn sessions_survive_small_clock_jumps_and_never_become_immortal() {
     let (ahead, _) = t.svc.create_session(&olga).unwrap();
     t.clock.advance(-365 * 86_400);
     assert!(t.svc.session(&ahead).unwrap().is_none(), "not immortal");
-    assert!(t.svc.session(&token).unwrap().is_some(), "others unaffected");
+    assert!(
+        t.svc.session(&token).unwrap().is_some(),
+        "others unaffected"
+    );
     // And the normal end still applies.
     t.clock.advance(SESSION_SECONDS);
     assert!(t.svc.session(&token).unwrap().is_none());

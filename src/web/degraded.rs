@@ -48,7 +48,10 @@ impl Outage {
 
     /// What is wrong now (the latest attempt's error).
     pub fn detail(&self) -> String {
-        self.detail.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.detail
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn set_detail(&self, d: String) {
