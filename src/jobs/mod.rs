@@ -572,8 +572,10 @@ pub async fn start(
         std::time::Duration::from_secs(u64::from(jobs.cfg.health.clock_steady_minutes) * 60),
         failing,
     );
+    // The first observation is the baseline, taken before the server answers anyone.
+    let origin = tokio::time::Instant::now();
+    watch.observe(origin.elapsed(), jobs.svc.now());
     tokio::spawn(async move {
-        let origin = tokio::time::Instant::now();
         let mut next_tick = origin + TICK;
         loop {
             tokio::select! {
