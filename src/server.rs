@@ -31,7 +31,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // an outage, not a reason to exit: serve the maintenance mode and retry until it heals.
     let mut early_listener = None;
     let mut outage = None;
-    if let Some(problem) = data_dir_problem(&data_dir) {
+    if let Some(problem) = data_dir_problem(&data_dir)? {
         let listener = bind(&config).await?;
         let since = chrono::Utc::now();
         match maintenance(&config, &listener, problem).await? {
@@ -309,9 +309,9 @@ async fn maintenance(
             _ = tokio::time::sleep(every) => {}
             _ = &mut signal => break Maintenance::Stopped,
         }
-        match data_dir_problem(data_dir) {
-            None => break Maintenance::Writable,
-            Some(p) => {
+        match data_dir_problem(data_dir).map_err(|e| e.to_string()) {
+            Ok(None) => break Maintenance::Writable,
+            Ok(Some(p)) | Err(p) => {
                 if p != outage.detail() {
                     tracing::warn!("maintenance mode: {p}");
                 }
@@ -329,22 +329,43 @@ async fn maintenance(
     Ok(ended)
 }
 
-/// Why the data folder cannot be used for writing, if it cannot: the folder cannot be
-/// created or written, or the database file cannot be opened for writing.
-pub fn data_dir_problem(dir: &Path) -> Option<String> {
-    if let Err(e) = ensure_writable(dir) {
-        return Some(e.to_string());
+/// Why the data folder cannot be used for writing, if it cannot: `Ok(Some(reason))` for an
+/// outage the server waits out (read-only, not ours, full: the folder can be fixed while it
+/// runs), `Err` for a mistake in the configuration (a path through a regular file …).
+pub fn data_dir_problem(dir: &Path) -> anyhow::Result<Option<String>> {
+    fn classify(e: &std::io::Error, msg: String) -> anyhow::Result<Option<String>> {
+        match e.raw_os_error() {
+            Some(libc::EROFS | libc::EACCES | libc::EPERM | libc::ENOSPC) => Ok(Some(msg)),
+            _ => Err(anyhow!(msg)),
+        }
     }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return classify(
+            &e,
+            format!("cannot create the data folder {}: {e}", dir.display()),
+        );
+    }
+    let probe = dir.join(".write-test");
+    if let Err(e) = std::fs::write(&probe, b"ok") {
+        return classify(
+            &e,
+            format!("the data folder {} is not writable: {e}", dir.display()),
+        );
+    }
+    let _ = std::fs::remove_file(probe);
     let db = dir.join(crate::store::DB_FILE);
     if db.exists()
         && let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open(&db)
     {
-        return Some(format!(
-            "the database file {} cannot be opened for writing: {e}",
-            db.display()
-        ));
+        return classify(
+            &e,
+            format!(
+                "the database file {} cannot be opened for writing: {e}",
+                db.display()
+            ),
+        );
     }
-    None
+    Ok(None)
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes.
