@@ -533,21 +533,31 @@ pub fn due_kinds(points: &Points, last: &LastRuns, keep: Keep) -> Vec<Kind> {
 
 /// Starts the minute tick; runs one tick at once (the catch-up). Stops with `shutdown`.
 ///
-/// The tick is paced by the monotonic clock, not by the wall clock: a wall clock set back two
-/// hours must not stop the jobs for two hours (a cron scheduler waiting for the next wall-clock
-/// minute would). Between ticks, every [`CLOCK_SAMPLE`], the wall clock is compared with the
-/// monotonic one ([`clock_watch`]) and a jump fails the health check `clock`.
+/// tokio-cron-scheduler fires the tick at every wall-clock minute. A cron scheduler waits for
+/// the next wall-clock minute, so a clock set back two hours would stop it for two hours: a
+/// watchdog paced by the monotonic clock runs the tick itself whenever the scheduler has not
+/// for [`TICK_OVERDUE`]. The same watchdog compares the wall clock with the monotonic one every
+/// [`CLOCK_SAMPLE`] ([`clock_watch`]); a jump fails the health check `clock`.
 pub async fn start(
     jobs: Arc<Jobs>,
     probes: Probes,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
+) -> Option<tokio_cron_scheduler::JobScheduler> {
+    use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
+    // When the tick last ran (monotonic); held while it runs, so two never overlap.
+    let last_run = Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now()));
     let run = {
         let jobs = jobs.clone();
-        move || {
+        let last_run = last_run.clone();
+        move |min_gap: std::time::Duration| {
             let jobs = jobs.clone();
             let probes = probes.clone();
+            let last_run = last_run.clone();
             async move {
+                let mut last = last_run.lock().await;
+                if last.elapsed() < min_gap {
+                    return;
+                }
                 let j = jobs.clone();
                 let ran = tokio::task::spawn_blocking(move || j.tick()).await;
                 if let Err(e) = ran {
@@ -556,11 +566,12 @@ pub async fn start(
                 if jobs.remote_health_due() {
                     jobs.health_remote(&probes).await;
                 }
+                *last = tokio::time::Instant::now();
             }
         }
     };
     // The catch-up tick at start-up.
-    run().await;
+    run(std::time::Duration::ZERO).await;
     let svc = jobs.svc.clone();
     let failing = tokio::task::spawn_blocking(move || svc.failing_health())
         .await
@@ -575,8 +586,34 @@ pub async fn start(
     // The first observation is the baseline, taken before the server answers anyone.
     let origin = tokio::time::Instant::now();
     watch.observe(origin.elapsed(), jobs.svc.now());
+
+    let sched = match JobScheduler::new().await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!("the scheduler did not start (the watchdog runs the jobs): {e}");
+            None
+        }
+    };
+    if let Some(sched) = &sched {
+        let cron_run = run.clone();
+        // A tick the watchdog ran moments ago is not run again.
+        let job = CronJob::new_async("0 * * * * *", move |_id, _l| {
+            let f = cron_run.clone();
+            Box::pin(async move { f(MIN_GAP).await })
+        });
+        let started = match job {
+            Ok(j) => match sched.add(j).await {
+                Ok(_) => sched.start().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = started {
+            tracing::error!("cannot schedule the minute job (the watchdog runs the jobs): {e}");
+        }
+    }
+    let mut stop_sched = sched.clone();
     tokio::spawn(async move {
-        let mut next_tick = origin + TICK;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(CLOCK_SAMPLE) => {}
@@ -587,16 +624,20 @@ pub async fn start(
                 let j = jobs.clone();
                 let _ = tokio::task::spawn_blocking(move || j.clock_event(event)).await;
             }
-            if tokio::time::Instant::now() >= next_tick {
-                run().await;
-                next_tick = tokio::time::Instant::now() + TICK;
-            }
+            // The scheduler is late (the wall clock went back, or it stopped): run it here.
+            run(TICK_OVERDUE).await;
         }
-    })
+        if let Some(s) = stop_sched.as_mut() {
+            let _ = s.shutdown().await;
+        }
+    });
+    sched
 }
 
-/// Time between two runs of the jobs.
-const TICK: std::time::Duration = std::time::Duration::from_secs(60);
+/// Time after which the watchdog runs a tick the scheduler did not.
+const TICK_OVERDUE: std::time::Duration = std::time::Duration::from_secs(75);
+/// A scheduled tick this soon after the last one is skipped.
+const MIN_GAP: std::time::Duration = std::time::Duration::from_secs(30);
 /// Time between two comparisons of the wall clock with the monotonic clock.
 const CLOCK_SAMPLE: std::time::Duration = std::time::Duration::from_secs(10);
 
