@@ -1,10 +1,12 @@
 //! Logging: tracing to stdout, and for the server also to daily files in `<data_dir>/logs`
 //! (`helpdesk.log.YYYY-MM-DD`), pruned to `log.keep_days` files.
 
+use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_appender::rolling::{Builder, Rotation};
+use tracing_appender::rolling::{Builder, RollingFileAppender, Rotation};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -14,20 +16,68 @@ use crate::config::LogConfig;
 /// Keeps the file writer alive; drop it last so buffered lines reach the file.
 pub struct LogGuard {
     _file: Option<WorkerGuard>,
+    slot: Option<FileSlot>,
+    keep_days: usize,
 }
 
-/// Server logging: stdout plus daily-rotated files in `logs_dir`.
-pub fn init_server(cfg: &LogConfig, logs_dir: &Path) -> anyhow::Result<LogGuard> {
+impl LogGuard {
+    /// Starts writing the daily files in `logs_dir` when that was impossible at start-up (a
+    /// read-only data folder); a no-op when they are already written.
+    pub fn open_files(&self, logs_dir: &Path) -> anyhow::Result<()> {
+        let Some(slot) = &self.slot else {
+            return Ok(());
+        };
+        let mut file = slot.0.lock().unwrap_or_else(|e| e.into_inner());
+        if file.is_none() {
+            *file = Some(appender(logs_dir, self.keep_days)?);
+        }
+        Ok(())
+    }
+}
+
+/// The log file writer, empty while the log folder cannot be written (lines then go to
+/// stdout only).
+#[derive(Clone, Default)]
+struct FileSlot(Arc<Mutex<Option<RollingFileAppender>>>);
+
+impl Write for FileSlot {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+fn appender(logs_dir: &Path, keep_days: usize) -> anyhow::Result<RollingFileAppender> {
     std::fs::create_dir_all(logs_dir)
         .map_err(|e| anyhow::anyhow!("cannot create the log folder {}: {e}", logs_dir.display()))?;
-    let appender = Builder::new()
+    Builder::new()
         .rotation(Rotation::DAILY)
         .filename_prefix("helpdesk.log")
-        .max_log_files(cfg.keep_days)
+        .max_log_files(keep_days)
         .build(logs_dir)
-        .map_err(|e| anyhow::anyhow!("cannot open a log file in {}: {e}", logs_dir.display()))?;
-    let (file, guard) = tracing_appender::non_blocking(appender);
+        .map_err(|e| anyhow::anyhow!("cannot open a log file in {}: {e}", logs_dir.display()))
+}
+
+/// Server logging: stdout plus daily-rotated files in `logs_dir`. When the log folder cannot
+/// be written (a read-only data folder) logging goes to stdout only and the second value says
+/// why; [`LogGuard::open_files`] starts the files later.
+pub fn init_server(cfg: &LogConfig, logs_dir: &Path) -> anyhow::Result<(LogGuard, Option<String>)> {
     let filter = EnvFilter::try_new(&cfg.level)?;
+    let (first, problem) = match appender(logs_dir, cfg.keep_days) {
+        Ok(a) => (Some(a), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let slot = FileSlot(Arc::new(Mutex::new(first)));
+    let (file, guard) = tracing_appender::non_blocking(slot.clone());
     tracing_subscriber::registry()
         .with(filter)
         .with(
@@ -42,7 +92,14 @@ pub fn init_server(cfg: &LogConfig, logs_dir: &Path) -> anyhow::Result<LogGuard>
         )
         .try_init()
         .ok();
-    Ok(LogGuard { _file: Some(guard) })
+    Ok((
+        LogGuard {
+            _file: Some(guard),
+            slot: Some(slot),
+            keep_days: cfg.keep_days,
+        },
+        problem,
+    ))
 }
 
 /// Command-line logging: warnings and errors to stderr only.
@@ -57,5 +114,9 @@ pub fn init_cli() -> LogGuard {
         )
         .try_init()
         .ok();
-    LogGuard { _file: None }
+    LogGuard {
+        _file: None,
+        slot: None,
+        keep_days: 0,
+    }
 }

@@ -19,11 +19,32 @@ use crate::{bot, control, jobs, logging, notify, web};
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let data_dir = config.storage.data_dir.clone();
-    ensure_writable(&data_dir)?;
-    let _log = logging::init_server(&config.log, &data_dir.join("logs"))?;
+    let (log, log_problem) = logging::init_server(&config.log, &data_dir.join("logs"))?;
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
+    if let Some(p) = log_problem {
+        tracing::warn!("logging to stdout only: {p}");
+    }
+
+    // A data folder that cannot be written (read-only mount, wrong owner after a restore) is
+    // an outage, not a reason to exit: serve the maintenance mode and retry until it heals.
+    let mut early_listener = None;
+    let mut outage = None;
+    if let Some(problem) = data_dir_problem(&data_dir)? {
+        let listener = bind(&config).await?;
+        let since = chrono::Utc::now();
+        match maintenance(&config, &listener, problem).await? {
+            Maintenance::Writable => {}
+            Maintenance::Stopped => return Ok(()),
+        }
+        if let Err(e) = log.open_files(&data_dir.join("logs")) {
+            tracing::warn!("logging to stdout only: {e}");
+        }
+        early_listener = Some(listener);
+        outage = Some(since);
+    }
+
     let service = open_service(&config)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -31,10 +52,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config = %config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into()),
         "helpdesk starting"
     );
+    if let Some(since) = outage {
+        let minutes = (chrono::Utc::now() - since).num_minutes().to_string();
+        let since = since
+            .with_timezone(&config.ui.timezone)
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        tracing::info!("the data folder is writable again; leaving maintenance mode");
+        if let Err(e) = service.alert_superadmins(
+            "alert.data_dir_recovered",
+            &[("since", &since), ("minutes", &minutes)],
+        ) {
+            tracing::warn!("cannot queue the recovery alert: {e}");
+        }
+    }
 
-    let listener = TcpListener::bind(config.web.listen)
-        .await
-        .map_err(|e| anyhow!("cannot listen on {}: {e}", config.web.listen))?;
+    let listener = match early_listener {
+        Some(l) => l,
+        None => bind(&config).await?,
+    };
     let addr = listener.local_addr()?;
 
     if let Some(token) = service.begin_setup()? {
@@ -144,15 +180,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         health: config.health.clone(),
         onec: config.onec.clone(),
     };
-    let scheduler = jobs::start(
+    let _scheduler = jobs::start(
         Arc::new(jobs::Jobs::new(service.clone(), job_cfg)),
         probes,
         stop_rx.clone(),
     )
     .await;
-    if scheduler.is_none() {
-        tracing::error!("scheduled jobs are not running");
-    }
 
     let control = match control::bind(&data_dir) {
         Ok(l) => Some(tokio::spawn(control::serve(
@@ -197,6 +230,143 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(control::socket_path(&data_dir));
     tracing::info!("helpdesk stopped");
     Ok(())
+}
+
+async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(config.web.listen)
+        .await
+        .map_err(|e| anyhow!("cannot listen on {}: {e}", config.web.listen))
+}
+
+/// How the maintenance mode ended.
+enum Maintenance {
+    Writable,
+    Stopped,
+}
+
+/// Serves the maintenance mode (health, metrics, a page saying what to do) on a duplicate of
+/// `listener` while the data folder cannot be written, retrying every
+/// `health.data_dir_retry_seconds`; tells the superadmins once (directly through Telegram:
+/// the outbox lives in the folder that cannot be written). Returns when the folder is
+/// writable, or on SIGINT/SIGTERM.
+async fn maintenance(
+    config: &Config,
+    listener: &TcpListener,
+    problem: String,
+) -> anyhow::Result<Maintenance> {
+    let data_dir = &config.storage.data_dir;
+    tracing::error!(
+        "maintenance mode: {problem}; serving /healthz and a maintenance page, retrying every {} s",
+        config.health.data_dir_retry_seconds
+    );
+    println!(
+        "helpdesk {}: the data folder cannot be written ({problem}); maintenance mode on http://{}",
+        env!("CARGO_PKG_VERSION"),
+        listener.local_addr()?
+    );
+    let outage = Arc::new(web::degraded::Outage::new(
+        std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.clone()),
+        problem.clone(),
+        config.health.data_dir_retry_seconds,
+        config.ui.language,
+        config.bot_enabled(),
+    ));
+    // The same socket, so the full server takes over the port without a gap.
+    let dup = {
+        use std::os::fd::AsFd;
+        let fd = listener.as_fd().try_clone_to_owned()?;
+        let std = std::net::TcpListener::from(fd);
+        std.set_nonblocking(true)?;
+        TcpListener::from_std(std)?
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::degraded::serve(dup, outage.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let mut alerted = !config.bot_enabled() || config.telegram.superadmins.is_empty();
+    let mut signal = std::pin::pin!(shutdown_signal());
+    let every = std::time::Duration::from_secs(u64::from(config.health.data_dir_retry_seconds));
+    let ended = loop {
+        if !alerted {
+            let text = crate::domain::texts::render(
+                crate::domain::texts::default_text(config.ui.language, "alert.data_dir_readonly"),
+                &[("detail", &outage.detail())],
+            );
+            match tokio::time::timeout(
+                std::time::Duration::from_secs(20),
+                bot::alert_superadmins_direct(config, &text),
+            )
+            .await
+            {
+                Ok(Ok(n)) => {
+                    tracing::info!(sent = n, "superadmins told of the maintenance mode");
+                    alerted = true;
+                }
+                Ok(Err(e)) => tracing::warn!("cannot tell the superadmins yet: {e}"),
+                Err(_) => tracing::warn!("cannot tell the superadmins yet: Telegram timed out"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = &mut signal => break Maintenance::Stopped,
+        }
+        match data_dir_problem(data_dir).map_err(|e| e.to_string()) {
+            Ok(None) => break Maintenance::Writable,
+            Ok(Some(p)) | Err(p) => {
+                if p != outage.detail() {
+                    tracing::warn!("maintenance mode: {p}");
+                }
+                outage.set_detail(p);
+            }
+        }
+    };
+    let _ = stop_tx.send(());
+    if tokio::time::timeout(std::time::Duration::from_secs(5), server)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the maintenance server did not stop within 5 s");
+    }
+    Ok(ended)
+}
+
+/// Why the data folder cannot be used for writing, if it cannot: `Ok(Some(reason))` for an
+/// outage the server waits out (read-only, not ours, full: the folder can be fixed while it
+/// runs), `Err` for a mistake in the configuration (a path through a regular file …).
+pub fn data_dir_problem(dir: &Path) -> anyhow::Result<Option<String>> {
+    fn classify(e: &std::io::Error, msg: String) -> anyhow::Result<Option<String>> {
+        match e.raw_os_error() {
+            Some(libc::EROFS | libc::EACCES | libc::EPERM | libc::ENOSPC) => Ok(Some(msg)),
+            _ => Err(anyhow!(msg)),
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return classify(
+            &e,
+            format!("cannot create the data folder {}: {e}", dir.display()),
+        );
+    }
+    let probe = dir.join(".write-test");
+    if let Err(e) = std::fs::write(&probe, b"ok") {
+        return classify(
+            &e,
+            format!("the data folder {} is not writable: {e}", dir.display()),
+        );
+    }
+    let _ = std::fs::remove_file(probe);
+    let db = dir.join(crate::store::DB_FILE);
+    if db.exists()
+        && let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open(&db)
+    {
+        return classify(
+            &e,
+            format!(
+                "the database file {} cannot be opened for writing: {e}",
+                db.display()
+            ),
+        );
+    }
+    Ok(None)
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes.

@@ -438,6 +438,24 @@ pub fn staff_actor(svc: &Service, tg_id: i64) -> Option<Actor> {
     })
 }
 
+/// Sends `text` straight to every `telegram.superadmins` id, without the outbox: for the
+/// maintenance mode, when the database cannot be written. Returns how many were sent.
+pub async fn alert_superadmins_direct(config: &Config, text: &str) -> Result<usize, String> {
+    let bot = make_bot(config);
+    let mut sent = 0;
+    let mut last_err = None;
+    for &id in &config.telegram.superadmins {
+        match bot.send_message(ChatId(id), text.to_string()).await {
+            Ok(_) => sent += 1,
+            Err(e) => last_err = Some(e.to_string()),
+        }
+    }
+    match (sent, last_err) {
+        (0, Some(e)) => Err(e),
+        _ => Ok(sent),
+    }
+}
+
 /// Fetches files people sent to the bot, for the panel's attachment links (≤ 20 MB, as the
 /// Bot API allows).
 #[derive(Clone)]

@@ -150,6 +150,13 @@ pub struct HealthConfig {
     pub min_free_disk_mb: u64,
     pub max_snapshot_age_hours: u32,
     pub max_outbox_backlog: u64,
+    /// A wall clock that moves this many seconds more or less than the monotonic clock
+    /// between two observations has jumped.
+    pub clock_jump_seconds: u32,
+    /// Minutes without a new jump before the "clock" check is ok again.
+    pub clock_steady_minutes: u32,
+    /// While the data folder is read-only at start-up: seconds between two attempts to open it.
+    pub data_dir_retry_seconds: u32,
 }
 
 #[derive(Debug, Clone)]

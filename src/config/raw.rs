@@ -91,6 +91,9 @@ impl Default for RawConfig {
                 min_free_disk_mb: 500,
                 max_snapshot_age_hours: 30,
                 max_outbox_backlog: 1000,
+                clock_jump_seconds: 120,
+                clock_steady_minutes: 30,
+                data_dir_retry_seconds: 10,
             },
             bot: RawBot {
                 departments: vec![],
@@ -223,7 +226,10 @@ section!(
             interval_minutes: u32,
             min_free_disk_mb: u64,
             max_snapshot_age_hours: u32,
-            max_outbox_backlog: u64
+            max_outbox_backlog: u64,
+            clock_jump_seconds: u32,
+            clock_steady_minutes: u32,
+            data_dir_retry_seconds: u32
         }
 );
 section!(
@@ -605,6 +611,15 @@ impl RawConfig {
         if self.health.interval_minutes == 0 || self.health.interval_minutes > 1440 {
             return Err(o.err("health.interval_minutes", "must be from 1 to 1440"));
         }
+        if self.health.clock_jump_seconds < 10 || self.health.clock_jump_seconds > 86_400 {
+            return Err(o.err("health.clock_jump_seconds", "must be from 10 to 86400"));
+        }
+        if self.health.clock_steady_minutes == 0 || self.health.clock_steady_minutes > 10_080 {
+            return Err(o.err("health.clock_steady_minutes", "must be from 1 to 10080"));
+        }
+        if self.health.data_dir_retry_seconds == 0 || self.health.data_dir_retry_seconds > 3600 {
+            return Err(o.err("health.data_dir_retry_seconds", "must be from 1 to 3600"));
+        }
         if self.log.keep_days == 0 {
             return Err(o.err("log.keep_days", "must be at least 1"));
         }
@@ -659,6 +674,9 @@ impl RawConfig {
                 min_free_disk_mb: self.health.min_free_disk_mb,
                 max_snapshot_age_hours: self.health.max_snapshot_age_hours,
                 max_outbox_backlog: self.health.max_outbox_backlog,
+                clock_jump_seconds: self.health.clock_jump_seconds,
+                clock_steady_minutes: self.health.clock_steady_minutes,
+                data_dir_retry_seconds: self.health.data_dir_retry_seconds,
             },
             log: LogConfig {
                 level: self.log.level,

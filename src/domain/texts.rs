@@ -586,6 +586,18 @@ const TEXTS: &[(&str, &str, &str, &str)] = &[
         "✅ Health check \"{check}\" is fine again.",
     ),
     (
+        "alert.data_dir_readonly",
+        "❗ helpdesk не может писать в папку данных и работает в режиме обслуживания: {detail}. Дайте право записи (chown/перемонтирование) — сервер запустится сам.",
+        "❗ helpdesk не може писати в теку даних і працює в режимі обслуговування: {detail}. Дайте право запису (chown/перемонтування) — сервер запуститься сам.",
+        "❗ helpdesk cannot write its data folder and is in maintenance mode: {detail}. Give it write access (chown/remount); the server starts by itself.",
+    ),
+    (
+        "alert.data_dir_recovered",
+        "✅ Папка данных снова доступна для записи, helpdesk работает (режим обслуживания с {since}, {minutes} мин).",
+        "✅ Тека даних знову доступна для запису, helpdesk працює (режим обслуговування з {since}, {minutes} хв).",
+        "✅ The data folder is writable again and helpdesk runs (maintenance mode since {since}, {minutes} min).",
+    ),
+    (
         "alert.low_stock",
         "📉 Склад: «{name}» ({sku}) — осталось {qty}, минимум {min}.",
         "📉 Склад: «{name}» ({sku}) — залишилось {qty}, мінімум {min}.",

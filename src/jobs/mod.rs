@@ -123,6 +123,24 @@ impl Jobs {
             last.set(kind, v);
         }
         let points = Points::at(now, self.cfg.archive.time);
+        // A point recorded beyond tomorrow's can only come from a clock that was ahead and has
+        // been put right: count from now instead of waiting for the clock to get there again.
+        // (A smaller backward jump keeps the point, so the same point never runs twice.)
+        let ahead = Points::at(now + Duration::days(1), self.cfg.archive.time);
+        for kind in [Kind::Daily, Kind::Monthly, Kind::Yearly] {
+            if let Some(l) = last.get(kind)
+                && l > ahead.of(kind).as_str()
+            {
+                tracing::warn!(
+                    "the last {kind} snapshot is recorded for {l}, ahead of the clock: the clock was ahead and was corrected; counting from {}",
+                    points.of(kind)
+                );
+                self.svc
+                    .set_job_state(&format!("snapshot.{kind}"), &points.of(kind))
+                    .map_err(|e| e.to_string())?;
+                last.set(kind, Some(points.of(kind)));
+            }
+        }
         if last.is_fresh() {
             // A new installation: start counting from now instead of snapshotting at once.
             for kind in [Kind::Daily, Kind::Monthly, Kind::Yearly] {
@@ -132,12 +150,37 @@ impl Jobs {
             }
             return Ok(String::new());
         }
+        let due = due_kinds(&points, &last, keep);
+        if due.is_empty() {
+            return Ok(String::new());
+        }
+        // After a failure, wait a while before the next attempt (a full disk would otherwise
+        // be filled and emptied every minute); a pause ending implausibly far ahead comes from
+        // a clock that went back and is ignored.
+        let wall = self.svc.now();
+        if let Some(until) = self
+            .svc
+            .job_state("snapshot.retry_after")
+            .map_err(|e| e.to_string())?
+            .and_then(|v| v.parse::<i64>().ok())
+            && wall < until
+            && until - wall <= SNAPSHOT_RETRY_SECONDS
+        {
+            return Ok(String::new());
+        }
         let mut said = Vec::new();
-        for kind in due_kinds(&points, &last, keep) {
+        for kind in due {
             match self.snapshot_one(kind) {
                 Ok(path) => {
                     self.svc
                         .set_job_state(&format!("snapshot.{kind}"), &points.of(kind))
+                        .map_err(|e| e.to_string())?;
+                    self.svc
+                        .set_job_state("snapshot.retry_after", "0")
+                        .map_err(|e| e.to_string())?;
+                    // Clears (and announces the recovery of) an earlier failure.
+                    self.svc
+                        .record_health("archive", true, "")
                         .map_err(|e| e.to_string())?;
                     said.push(format!("{kind} snapshot {}", path.display()));
                     match archive::apply_retention(&self.cfg.data_dir, keep) {
@@ -149,11 +192,16 @@ impl Jobs {
                     }
                 }
                 Err(e) => {
-                    let _ = self.svc.alert_superadmins(
-                        "alert.snapshot_failed",
-                        &[("kind", kind.as_str()), ("error", &e)],
+                    let detail = format!("{kind} snapshot failed: {e}");
+                    // Alerts once per failure streak (the check changes only once).
+                    if let Err(e) = self.svc.record_health("archive", false, &detail) {
+                        tracing::error!("cannot record the failed snapshot: {e}");
+                    }
+                    let _ = self.svc.set_job_state(
+                        "snapshot.retry_after",
+                        &(wall + SNAPSHOT_RETRY_SECONDS).to_string(),
                     );
-                    return Err(format!("{kind} snapshot failed: {e}"));
+                    return Err(format!("{detail}; next attempt in 10 min"));
                 }
             }
         }
@@ -184,6 +232,19 @@ impl Jobs {
             };
             let last = self.svc.job_state(&key).map_err(|e| e.to_string())?;
             let point_s = point.format("%Y-%m-%d").to_string();
+            // Recorded beyond tomorrow: the clock was ahead and was corrected. Count from now
+            // (nothing is sent for this point) instead of waiting for the clock to get there.
+            let tomorrow = (point + Duration::days(1)).format("%Y-%m-%d").to_string();
+            if last.as_deref().is_some_and(|l| l > tomorrow.as_str()) {
+                tracing::warn!(
+                    "the {key} digest is recorded for {}, ahead of the clock; counting from {point_s}",
+                    last.as_deref().unwrap_or_default()
+                );
+                self.svc
+                    .set_job_state(&key, &point_s)
+                    .map_err(|e| e.to_string())?;
+                continue;
+            }
             if last.as_deref().is_some_and(|l| l >= point_s.as_str()) {
                 continue;
             }
@@ -246,7 +307,10 @@ impl Jobs {
             .job_state("health.last")
             .map_err(|e| e.to_string())?
             .and_then(|v| v.parse::<i64>().ok());
-        if last.is_some_and(|l| now - l < i64::from(self.cfg.health.interval_minutes) * 60 - 5) {
+        // A last run in the future means the clock went back: run now rather than wait.
+        if last.is_some_and(|l| {
+            (0..i64::from(self.cfg.health.interval_minutes) * 60 - 5).contains(&(now - l))
+        }) {
             return Ok(false);
         }
         // A failing database shows here as an error writing this very value.
@@ -276,6 +340,8 @@ impl Jobs {
                 format!("cannot read free space of {}", self.cfg.data_dir.display()),
             )),
         }
+        let unwritable = self.unwritable_folders();
+        out.push(("data_dir", unwritable.is_empty(), unwritable.join("; ")));
         let probe = self.svc.set_job_state("probe", &self.svc.now().to_string());
         out.push((
             "database",
@@ -320,6 +386,34 @@ impl Jobs {
         out
     }
 
+    /// The folders the server writes to (the data folder, archives, search indexes, logs)
+    /// that exist and cannot be written, each with the error.
+    fn unwritable_folders(&self) -> Vec<String> {
+        let d = &self.cfg.data_dir;
+        let mut dirs = vec![
+            d.clone(),
+            d.join("logs"),
+            d.join("index").join("faq"),
+            d.join("index").join("tickets"),
+        ];
+        for kind in [Kind::Manual, Kind::Daily, Kind::Monthly, Kind::Yearly] {
+            dirs.push(archive::kind_dir(d, kind));
+        }
+        dirs.into_iter()
+            .filter(|dir| dir.is_dir())
+            .filter_map(|dir| {
+                let probe = dir.join(".write-test");
+                match std::fs::write(&probe, b"ok") {
+                    Ok(()) => {
+                        let _ = std::fs::remove_file(&probe);
+                        None
+                    }
+                    Err(e) => Some(format!("{} is not writable: {e}", dir.display())),
+                }
+            })
+            .collect()
+    }
+
     /// The probes of outside services (Telegram, SMTP), recorded like the others.
     pub async fn health_remote(&self, probes: &Probes) {
         if let Some(tg) = &probes.telegram {
@@ -340,6 +434,9 @@ impl Jobs {
         }
     }
 }
+
+/// Seconds between a failed scheduled snapshot and the next attempt.
+const SNAPSHOT_RETRY_SECONDS: i64 = 600;
 
 /// Free space of the file system holding `dir`, in MiB.
 fn free_disk_mb(dir: &std::path::Path) -> Option<u64> {
@@ -445,18 +542,32 @@ pub fn due_kinds(points: &Points, last: &LastRuns, keep: Keep) -> Vec<Kind> {
 }
 
 /// Starts the minute tick; runs one tick at once (the catch-up). Stops with `shutdown`.
+///
+/// tokio-cron-scheduler fires the tick at every wall-clock minute. A cron scheduler waits for
+/// the next wall-clock minute, so a clock set back two hours would stop it for two hours: a
+/// watchdog paced by the monotonic clock runs the tick itself whenever the scheduler has not
+/// for [`TICK_OVERDUE`]. The same watchdog compares the wall clock with the monotonic one every
+/// [`CLOCK_SAMPLE`] ([`clock_watch`]); a jump fails the health check `clock`.
 pub async fn start(
     jobs: Arc<Jobs>,
     probes: Probes,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio_cron_scheduler::JobScheduler> {
     use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
+    // When the tick last ran (monotonic); held while it runs, so two never overlap.
+    let last_run = Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now()));
     let run = {
         let jobs = jobs.clone();
-        move || {
+        let last_run = last_run.clone();
+        move |min_gap: std::time::Duration| {
             let jobs = jobs.clone();
             let probes = probes.clone();
+            let last_run = last_run.clone();
             async move {
+                let mut last = last_run.lock().await;
+                if last.elapsed() < min_gap {
+                    return;
+                }
                 let j = jobs.clone();
                 let ran = tokio::task::spawn_blocking(move || j.tick()).await;
                 if let Err(e) = ran {
@@ -476,6 +587,7 @@ pub async fn start(
                         j.onec_running.store(false, Ordering::SeqCst);
                     });
                 }
+                *last = tokio::time::Instant::now();
             }
         }
     };
@@ -486,40 +598,95 @@ pub async fn start(
         let _ = tokio::task::spawn_blocking(move || j.svc.record_health("onec", true, "")).await;
     }
     // The catch-up tick at start-up.
-    run().await;
+    run(std::time::Duration::ZERO).await;
+    let svc = jobs.svc.clone();
+    let failing = tokio::task::spawn_blocking(move || svc.failing_health())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .is_some_and(|f| f.iter().any(|(c, _)| c == "clock"));
+    let mut watch = clock_watch::ClockWatch::new(
+        jobs.cfg.health.clock_jump_seconds,
+        std::time::Duration::from_secs(u64::from(jobs.cfg.health.clock_steady_minutes) * 60),
+        failing,
+    );
+    // The first observation is the baseline, taken before the server answers anyone.
+    let origin = tokio::time::Instant::now();
+    watch.observe(origin.elapsed(), jobs.svc.now());
+
     let sched = match JobScheduler::new().await {
-        Ok(s) => s,
+        Ok(s) => Some(s),
         Err(e) => {
-            tracing::error!("the scheduler did not start: {e}");
-            return None;
+            tracing::error!("the scheduler did not start (the watchdog runs the jobs): {e}");
+            None
         }
     };
-    let job = CronJob::new_async("0 * * * * *", move |_id, _l| {
-        let f = run.clone();
-        Box::pin(async move { f().await })
-    });
-    match job {
-        Ok(j) => {
-            if let Err(e) = sched.add(j).await {
-                tracing::error!("cannot schedule the jobs: {e}");
-                return None;
-            }
-        }
-        Err(e) => {
-            tracing::error!("cannot create the minute job: {e}");
-            return None;
+    if let Some(sched) = &sched {
+        let cron_run = run.clone();
+        // A tick the watchdog ran moments ago is not run again.
+        let job = CronJob::new_async("0 * * * * *", move |_id, _l| {
+            let f = cron_run.clone();
+            Box::pin(async move { f(MIN_GAP).await })
+        });
+        let started = match job {
+            Ok(j) => match sched.add(j).await {
+                Ok(_) => sched.start().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = started {
+            tracing::error!("cannot schedule the minute job (the watchdog runs the jobs): {e}");
         }
     }
-    if let Err(e) = sched.start().await {
-        tracing::error!("the scheduler did not start: {e}");
-        return None;
-    }
-    let mut s2 = sched.clone();
+    let mut stop_sched = sched.clone();
     tokio::spawn(async move {
-        let _ = shutdown.changed().await;
-        let _ = s2.shutdown().await;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(CLOCK_SAMPLE) => {}
+                _ = shutdown.changed() => break,
+            }
+            let event = watch.observe(origin.elapsed(), jobs.svc.now());
+            if let Some(event) = event {
+                let j = jobs.clone();
+                let _ = tokio::task::spawn_blocking(move || j.clock_event(event)).await;
+            }
+            // The scheduler is late (the wall clock went back, or it stopped): run it here.
+            run(TICK_OVERDUE).await;
+        }
+        if let Some(s) = stop_sched.as_mut() {
+            let _ = s.shutdown().await;
+        }
     });
-    Some(sched)
+    sched
+}
+
+/// Time after which the watchdog runs a tick the scheduler did not.
+const TICK_OVERDUE: std::time::Duration = std::time::Duration::from_secs(75);
+/// A scheduled tick this soon after the last one is skipped.
+const MIN_GAP: std::time::Duration = std::time::Duration::from_secs(30);
+/// Time between two comparisons of the wall clock with the monotonic clock.
+const CLOCK_SAMPLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Jobs {
+    /// Records a clock jump (the check `clock` fails, superadmins are alerted once) or the
+    /// clock being steady again.
+    pub fn clock_event(&self, event: clock_watch::ClockEvent) {
+        let r = match event {
+            clock_watch::ClockEvent::Jumped { by, at } => {
+                let detail = clock_watch::describe(by, at, self.cfg.tz);
+                tracing::warn!("{detail}");
+                self.svc.record_health("clock", false, &detail)
+            }
+            clock_watch::ClockEvent::Steady => {
+                tracing::info!("the wall clock has been steady since its last jump");
+                self.svc.record_health("clock", true, "")
+            }
+        };
+        if let Err(e) = r {
+            tracing::error!("cannot record the clock check: {e}");
+        }
+    }
 }
 
 impl Jobs {
@@ -600,9 +767,11 @@ impl Jobs {
             .ok()
             .flatten()
             .and_then(|v| v.parse::<i64>().ok())
-            .is_some_and(|l| now - l < 60)
+            .is_some_and(|l| (0..60).contains(&(now - l)))
     }
 }
+
+pub mod clock_watch;
 
 #[cfg(test)]
 mod tests;

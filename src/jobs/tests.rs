@@ -73,6 +73,9 @@ fn quiet_health() -> HealthConfig {
         min_free_disk_mb: 0,
         max_snapshot_age_hours: 24 * 365 * 10,
         max_outbox_backlog: u64::MAX,
+        clock_jump_seconds: 120,
+        clock_steady_minutes: 30,
+        data_dir_retry_seconds: 10,
     }
 }
 
@@ -215,7 +218,11 @@ fn a_failed_snapshot_alerts_and_deletes_nothing() {
     std::fs::remove_file(&daily).unwrap();
     std::fs::rename(&moved, &daily).unwrap();
     assert_eq!(archive::list(f.dir.path()), old, "older archives untouched");
-    // It runs again on the next tick.
+    // Not retried at once (a full disk would be filled every minute), but after the pause.
+    f.clock.advance(60);
+    j.tick();
+    assert_eq!(count(&f, Kind::Daily), 1);
+    f.clock.advance(600);
     j.tick();
     assert_eq!(count(&f, Kind::Daily), 2);
 }
@@ -291,4 +298,229 @@ fn digests_go_to_subscribers_once_and_late_ones_are_skipped() {
             .count(),
         1
     );
+}
+
+/// A folder that cannot be written while the guard lives: a read-only bind mount as root (a
+/// mode does not stop root), the mode 0555 otherwise.
+struct ReadOnly {
+    dir: std::path::PathBuf,
+    mounted: bool,
+}
+
+impl ReadOnly {
+    fn new(dir: &std::path::Path) -> ReadOnly {
+        use std::os::unix::fs::PermissionsExt;
+        use std::process::Command;
+        std::fs::create_dir_all(dir).unwrap();
+        // SAFETY: geteuid has no preconditions.
+        let mounted = unsafe { libc::geteuid() } == 0;
+        if mounted {
+            let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
+            assert!(ok(Command::new("mount").arg("--bind").arg(dir).arg(dir)));
+            assert!(ok(Command::new("mount")
+                .args(["-o", "remount,ro,bind"])
+                .arg(dir)));
+        } else {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        assert!(
+            std::fs::write(dir.join("probe"), b"x").is_err(),
+            "the folder should refuse writes"
+        );
+        ReadOnly {
+            dir: dir.to_path_buf(),
+            mounted,
+        }
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.mounted {
+            let _ = std::process::Command::new("umount").arg(&self.dir).status();
+        } else {
+            let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
+fn alert_count(f: &Fixture, needle: &str, mark: char) -> usize {
+    alerts_to(f, 42)
+        .iter()
+        .filter(|t| t.contains(needle) && t.contains(mark))
+        .count()
+}
+
+#[test]
+fn an_unwritable_archive_folder_fails_cleanly_alerts_once_and_recovers() {
+    let f = fixture(local(2026, 11, 20, 12, 0));
+    let j = jobs(&f, quiet_health());
+    j.tick();
+    let daily = archive::kind_dir(f.dir.path(), Kind::Daily);
+    let guard = ReadOnly::new(&daily);
+    f.clock.set(local(2026, 11, 21, 3, 0));
+    let ran = j.tick();
+    let err = ran
+        .iter()
+        .find(|(job, _)| *job == Job::Snapshots)
+        .and_then(|(_, r)| r.clone().err())
+        .expect("the snapshot fails");
+    assert!(err.contains("daily snapshot failed"), "{err}");
+    let failing = f.svc.failing_health().unwrap();
+    let archive_detail = failing
+        .iter()
+        .find(|(c, _)| c == "archive")
+        .map(|(_, d)| d.clone())
+        .expect("the archive check fails");
+    assert!(archive_detail.contains("daily"), "{archive_detail}");
+    let data_dir_detail = failing
+        .iter()
+        .find(|(c, _)| c == "data_dir")
+        .map(|(_, d)| d.clone())
+        .expect("the data_dir check names the folder");
+    assert!(
+        data_dir_detail.contains(&daily.display().to_string()),
+        "{data_dir_detail}"
+    );
+    assert_eq!(alert_count(&f, "«archive»", '❗'), 1);
+    // Minutes and retries later: still one alert, nothing partial left in the folder.
+    for _ in 0..30 {
+        f.clock.advance(60);
+        j.tick();
+    }
+    assert_eq!(alert_count(&f, "«archive»", '❗'), 1, "alerted once");
+    assert_eq!(alert_count(&f, "«data_dir»", '❗'), 1, "alerted once");
+    assert_eq!(
+        std::fs::read_dir(&daily).unwrap().count(),
+        0,
+        "nothing partial"
+    );
+    drop(guard);
+    f.clock.advance(600);
+    j.tick();
+    assert_eq!(count(&f, Kind::Daily), 1, "the next attempt succeeds");
+    f.clock.advance(600);
+    j.tick();
+    assert!(f.svc.failing_health().unwrap().is_empty());
+    assert_eq!(alert_count(&f, "«archive»", '✅'), 1);
+    assert_eq!(alert_count(&f, "«data_dir»", '✅'), 1);
+    assert_eq!(count(&f, Kind::Daily), 1, "not twice");
+}
+
+#[test]
+fn a_backward_jump_does_not_run_a_snapshot_point_twice() {
+    let f = fixture(local(2026, 11, 20, 12, 0));
+    let j = jobs(&f, quiet_health());
+    j.tick();
+    f.clock.set(local(2026, 11, 21, 3, 0));
+    j.tick();
+    assert_eq!(count(&f, Kind::Daily), 1);
+    // Back two hours, across the 02:30 point, and forward through it again.
+    f.clock.set(local(2026, 11, 21, 1, 0));
+    j.tick();
+    for _ in 0..120 {
+        f.clock.advance(60);
+        j.tick();
+    }
+    assert_eq!(
+        count(&f, Kind::Daily),
+        1,
+        "the same point does not run twice"
+    );
+    // The next day's point runs as usual.
+    f.clock.set(local(2026, 11, 22, 2, 31));
+    j.tick();
+    assert_eq!(count(&f, Kind::Daily), 2);
+}
+
+#[test]
+fn a_forward_jump_catches_up_once_per_kind_and_its_correction_blocks_nothing() {
+    let f = fixture(local(2026, 11, 20, 12, 0));
+    let j = jobs(&f, quiet_health());
+    j.tick();
+    // The clock leaps 400 days ahead: one catch-up of each kind, not 400 dailies.
+    f.clock.set(local(2027, 12, 25, 12, 0));
+    j.tick();
+    j.tick();
+    assert_eq!(
+        (
+            count(&f, Kind::Daily),
+            count(&f, Kind::Monthly),
+            count(&f, Kind::Yearly)
+        ),
+        (1, 1, 1)
+    );
+    // Put right: the schedule is not blocked until the clock reaches 2027 again.
+    f.clock.set(local(2026, 11, 20, 12, 5));
+    j.tick();
+    assert_eq!(count(&f, Kind::Daily), 1, "nothing extra at the correction");
+    f.clock.set(local(2026, 11, 21, 2, 31));
+    j.tick();
+    assert_eq!(count(&f, Kind::Daily), 2, "the next daily point runs");
+    f.clock.set(local(2026, 12, 1, 2, 31));
+    j.tick();
+    assert_eq!(count(&f, Kind::Monthly), 2, "the next monthly point runs");
+}
+
+#[test]
+fn health_checks_keep_running_after_the_clock_goes_back() {
+    let f = fixture(local(2026, 11, 20, 12, 0));
+    let j = jobs(&f, quiet_health());
+    j.tick();
+    f.clock.set(local(2026, 11, 20, 10, 0));
+    let ran = j.tick();
+    assert!(ran.iter().all(|(_, r)| r.is_ok()), "{ran:?}");
+    assert_eq!(
+        f.svc.job_state("health.last").unwrap(),
+        Some(local(2026, 11, 20, 10, 0).to_string()),
+        "the health checks ran instead of waiting two hours"
+    );
+    assert!(j.remote_health_due());
+}
+
+#[test]
+fn digests_are_not_blocked_by_a_corrected_forward_jump() {
+    let f = fixture(local(2026, 11, 20, 8, 0));
+    let root = Actor::Staff {
+        login: "root".into(),
+        role: Role::Superadmin,
+    };
+    f.svc.set_digest_subscription(&root, "root", true).unwrap();
+    let j = jobs(&f, quiet_health());
+    j.tick();
+    let digests = |f: &Fixture| alerts_to(f, 42).iter().filter(|t| t.contains("📊")).count();
+    f.clock.set(local(2030, 1, 1, 9, 5));
+    j.tick();
+    assert_eq!(digests(&f), 1);
+    // Corrected back: today's 09:00 digest is counted from now, tomorrow's is sent.
+    f.clock.set(local(2026, 11, 20, 9, 10));
+    j.tick();
+    f.clock.set(local(2026, 11, 20, 9, 20));
+    j.tick();
+    assert_eq!(digests(&f), 1, "nothing extra at the correction");
+    f.clock.set(local(2026, 11, 21, 9, 0));
+    j.tick();
+    assert_eq!(digests(&f), 2, "the next digest goes out");
+}
+
+#[test]
+fn a_clock_jump_fails_the_clock_check_once_and_clears_once() {
+    let f = fixture(local(2026, 11, 20, 12, 0));
+    let j = jobs(&f, quiet_health());
+    let at = local(2026, 11, 20, 9, 57);
+    j.clock_event(clock_watch::ClockEvent::Jumped { by: -7380, at });
+    j.clock_event(clock_watch::ClockEvent::Jumped { by: 600, at });
+    let failing = f.svc.failing_health().unwrap();
+    assert_eq!(
+        failing,
+        vec![(
+            "clock".to_string(),
+            "wall clock jumped back 2 h 03 min at 2026-11-20 09:57 (Europe/Moscow)".to_string()
+        )]
+    );
+    assert_eq!(alert_count(&f, "«clock»", '❗'), 1);
+    j.clock_event(clock_watch::ClockEvent::Steady);
+    assert!(f.svc.failing_health().unwrap().is_empty());
+    assert_eq!(alert_count(&f, "«clock»", '✅'), 1);
 }

@@ -522,7 +522,8 @@ impl Service {
 
 /// The health checks, by name.
 pub const HEALTH_CHECKS: &[&str] = &[
-    "disk", "database", "snapshot", "telegram", "outbox", "smtp", "onec",
+    "disk", "database", "data_dir", "snapshot", "archive", "clock", "telegram", "outbox", "smtp",
+    "onec",
 ];
 
 /// A spreadsheet of tickets (number, created, status, priority, category, requester,

@@ -47,7 +47,10 @@ impl Service {
         let Some(s) = tx.session(&token_hash(token))? else {
             return Ok(None);
         };
-        if s.expires_at <= self.now() {
+        // Expired, or ending further ahead than a session ever lasts: created under a clock
+        // that was ahead and has been set back (such a session must not live for years).
+        let now = self.now();
+        if s.expires_at <= now || s.expires_at - now > 2 * SESSION_SECONDS {
             drop(tx);
             let mut w = self.write()?;
             w.delete_session(&s.token_hash)?;

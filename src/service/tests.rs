@@ -712,6 +712,83 @@ fn outbox_delivery_retry_and_failure() {
 }
 
 #[test]
+fn the_outbox_keeps_order_and_pace_when_the_clock_jumps() {
+    let t = setup();
+    let first = t
+        .svc
+        .create_ticket(
+            &Actor::Requester { tg_id: REQ },
+            new_ticket(Category::Printer),
+        )
+        .unwrap();
+    let before: Vec<u64> = t.svc.outbox_due(10).unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(before.len(), 2);
+    // One of them failed once and waits a back-off.
+    t.svc
+        .outbox_attempt_failed(before[1], "502 Bad Gateway", None, false)
+        .unwrap();
+    // The clock goes back two hours; a new message is queued.
+    t.clock.advance(-7200);
+    let second = t
+        .svc
+        .create_ticket(
+            &Actor::Requester { tg_id: REQ },
+            new_ticket(Category::Other),
+        )
+        .unwrap();
+    assert_eq!(
+        second.id,
+        first.id + 1,
+        "numbering does not follow the clock"
+    );
+    let due: Vec<u64> = t.svc.outbox_due(10).unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(due[0], before[0], "older messages are not held back");
+    assert!(
+        due.windows(2).all(|w| w[0] < w[1]),
+        "queue order is the row order, not the clock: {due:?}"
+    );
+    assert!(
+        due.contains(&before[1]),
+        "a back-off planned two hours ahead of the new clock is not waited out"
+    );
+    // A back-off within reach is still honoured.
+    t.svc
+        .outbox_attempt_failed(before[1], "502 Bad Gateway", None, false)
+        .unwrap();
+    assert!(
+        !t.svc
+            .outbox_due(10)
+            .unwrap()
+            .iter()
+            .any(|r| r.id == before[1])
+    );
+}
+
+#[test]
+fn sessions_survive_small_clock_jumps_and_never_become_immortal() {
+    let t = setup();
+    let olga = t.svc.read().unwrap().staff("olga").unwrap().unwrap();
+    let (token, _) = t.svc.create_session(&olga).unwrap();
+    // Back two hours, forward an hour: still signed in.
+    t.clock.advance(-7200);
+    assert!(t.svc.session(&token).unwrap().is_some());
+    t.clock.advance(3 * 3600);
+    assert!(t.svc.session(&token).unwrap().is_some());
+    // A session made while the clock was a year ahead ends when the clock is put right.
+    t.clock.advance(365 * 86_400);
+    let (ahead, _) = t.svc.create_session(&olga).unwrap();
+    t.clock.advance(-365 * 86_400);
+    assert!(t.svc.session(&ahead).unwrap().is_none(), "not immortal");
+    assert!(
+        t.svc.session(&token).unwrap().is_some(),
+        "others unaffected"
+    );
+    // And the normal end still applies.
+    t.clock.advance(SESSION_SECONDS);
+    assert!(t.svc.session(&token).unwrap().is_none());
+}
+
+#[test]
 fn faq_import_is_idempotent_and_all_or_nothing() {
     let t = setup();
     let olga = staff("olga", Role::Operator);
@@ -1085,6 +1162,34 @@ mod sla {
         clock.set(at(17, 0));
         assert_eq!(svc.sla_scan().unwrap(), SlaScan::default());
         assert!(svc.read().unwrap().sla_plans().unwrap().is_empty());
+    }
+
+    #[test]
+    fn sla_alerts_are_not_sent_twice_when_the_clock_goes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FakeClock::new(at(10, 0)));
+        let svc = open(dir.path(), clock.clone());
+        svc.register_requester(REQ, "Иван Петров", None, None, None, None)
+            .unwrap();
+        svc.create_ticket(
+            &Actor::Requester { tg_id: REQ },
+            new_ticket(Category::Printer),
+        )
+        .unwrap();
+        clock.set(at(10, 46));
+        assert_eq!(svc.sla_scan().unwrap().reminders, 1);
+        // Back before the reminder point, then through it again.
+        clock.set(at(10, 30));
+        assert_eq!(svc.sla_scan().unwrap(), SlaScan::default());
+        clock.set(at(10, 50));
+        assert_eq!(svc.sla_scan().unwrap(), SlaScan::default());
+        clock.set(at(11, 1));
+        assert_eq!(svc.sla_scan().unwrap().escalations, 1);
+        clock.set(at(10, 0));
+        assert_eq!(svc.sla_scan().unwrap(), SlaScan::default());
+        clock.set(at(11, 5));
+        assert_eq!(svc.sla_scan().unwrap(), SlaScan::default());
+        assert_eq!(alerts(&svc).len(), 2, "one reminder, one breach");
     }
 
     #[test]

@@ -22,6 +22,12 @@ pub const SCHEMA_VERSION: u64 = 1;
 
 /// Name of the database file inside the data folder.
 pub const DB_FILE: &str = "helpdesk.redb";
+
+/// The furthest ahead an outbox retry is planned by back-off (at most an hour), with a margin.
+/// A row planned further ahead is offered again: a clock set back would otherwise hold it for
+/// as long as the jump. (A longer Telegram `retry_after` is still honoured: the sender pauses
+/// every call for it by the monotonic clock.)
+const OUTBOX_MAX_DELAY: i64 = 3600 + 300;
 /// redb's page cache. Its default (1 GiB) would let a long-running server grow with the
 /// database; the operating system's file cache still holds the rest of the file.
 const CACHE_BYTES: usize = 32 << 20;
@@ -652,7 +658,13 @@ pub trait Reads: TableSource {
         let mut out = Vec::new();
         for row in t.iter()? {
             let r: OutboxRow = dec("outbox", row?.1.value())?;
-            if !r.failed && r.next_attempt_at <= now {
+            // A row never tried is due at once whatever the clock says (a clock set back must
+            // not hold new messages back, nor let newer ones overtake them); a retry planned
+            // further ahead than any back-off can only come from a clock that went back.
+            let due = r.attempts == 0
+                || r.next_attempt_at <= now
+                || r.next_attempt_at - now > OUTBOX_MAX_DELAY;
+            if !r.failed && due {
                 out.push(r);
                 if out.len() == limit {
                     break;

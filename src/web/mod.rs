@@ -10,6 +10,7 @@ mod archives;
 mod broadcast;
 mod charts;
 pub(crate) mod common;
+pub mod degraded;
 mod faq;
 mod i18n;
 mod logs;
