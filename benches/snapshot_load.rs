@@ -3,7 +3,9 @@
 //!
 //! Run: `cargo bench --bench snapshot_load` (env `SNAP_BENCH_TICKETS`, default 20,000 tickets
 //! already in the database; `SNAP_BENCH_SECS`, default 15 s per phase; `SNAP_BENCH_USERS`,
-//! default 50 writers).
+//! default 50 writers; `SNAP_BENCH_BIN=path` serves with another build of helpdesk, for a
+//! before/after comparison on the same machine). `cargo test --bench snapshot_load` runs it
+//! on the debug build instead (quicker to build, slower to run).
 //!
 //! Method:
 //! 1. A data folder is filled with `SNAP_BENCH_TICKETS` tickets through the store API (ticket,
@@ -24,6 +26,7 @@
 //!      arrives, so they run as fast as Telegram's sending limits let the bot answer);
 //!    * **writers + snapshots**: the same, while another thread runs `helpdesk snapshot`
 //!      (CLI → control socket → the server writes and verifies the archive) back to back.
+//!
 //!    The writers register before the first writers phase (not measured); before the second
 //!    idle phase the bench waits for the outbox to drain.
 //! 5. Reported: p50/p95/p99/max per kind, the ratios of writers+snapshots to idle (the
