@@ -86,6 +86,57 @@ pub struct TableSum {
     pub sha256: String,
 }
 
+/// Runs `f` on a thread of its own with lowered CPU and I/O priority (nice +10, best-effort
+/// I/O level 7; on Linux both apply to that one thread), so a snapshot or a verification
+/// running inside the server leaves the cores and the disk to requests first and uses what
+/// they leave idle. The thread ends with `f`, so the lowered priority never leaks to a pooled
+/// thread. Runs `f` on the calling thread when no thread can be started; a panic in `f` is
+/// passed on.
+pub fn at_low_priority<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    let slot = std::sync::Mutex::new(Some(f));
+    let take = || {
+        slot.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .expect("the job runs once")
+    };
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name("helpdesk-archive".into())
+            .spawn_scoped(s, || {
+                lower_this_thread();
+                take()()
+            });
+        match spawned {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot start a low-priority thread ({e}); running at normal priority"
+                );
+                take()()
+            }
+        }
+    })
+}
+
+/// Lowers the calling thread's CPU priority by 10 nice steps (at most 19) and its I/O priority
+/// to best-effort level 7. Failures leave the priority as it was.
+#[cfg(target_os = "linux")]
+fn lower_this_thread() {
+    // SAFETY: gettid, getpriority, setpriority and ioprio_set on this thread's own id, with
+    // plain integer arguments; none of them touches memory.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+        libc::setpriority(libc::PRIO_PROCESS, tid, (now.max(0) + 10).min(19));
+        // IOPRIO_WHO_PROCESS = 1; IOPRIO_CLASS_BE = 2 in the top bits, level 7 (lowest).
+        libc::syscall(libc::SYS_ioprio_set, 1, tid, (2 << 13) | 7);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_this_thread() {}
+
 /// The folder of archives of `kind`.
 pub fn kind_dir(data_dir: &Path, kind: Kind) -> PathBuf {
     data_dir.join("archive").join(kind.as_str())
@@ -162,6 +213,35 @@ mod tests;
 #[cfg(test)]
 mod name_tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    fn nice_of_this_thread() -> i32 {
+        // SAFETY: plain syscalls on this thread's own id.
+        unsafe {
+            libc::getpriority(
+                libc::PRIO_PROCESS,
+                libc::syscall(libc::SYS_gettid) as libc::id_t,
+            )
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn low_priority_work_runs_on_a_niced_thread_and_leaves_the_caller_alone() {
+        let mine = nice_of_this_thread();
+        let (inside, name) = at_low_priority(|| {
+            (
+                nice_of_this_thread(),
+                std::thread::current().name().map(str::to_string),
+            )
+        });
+        assert_eq!(inside, (mine.max(0) + 10).min(19), "nice +10 inside");
+        assert_eq!(name.as_deref(), Some("helpdesk-archive"));
+        assert_eq!(nice_of_this_thread(), mine, "the caller keeps its priority");
+        // A panic inside is passed on to the caller.
+        let r = std::panic::catch_unwind(|| at_low_priority(|| panic!("boom")));
+        assert!(r.is_err());
+    }
 
     #[test]
     fn file_names_round_trip() {

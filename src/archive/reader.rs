@@ -170,7 +170,13 @@ fn check_table(
 
 /// Checks an archive: manifest present and readable, every table present once with the row
 /// count and SHA-256 the manifest says, every row a JSON object, zstd frame checksum intact.
+/// Runs on a thread of lowered priority ([`at_low_priority`]): the server verifies each new
+/// snapshot while it serves.
 pub fn verify(path: &Path) -> Result<Manifest, ArchiveError> {
+    at_low_priority(|| verify_here(path))
+}
+
+fn verify_here(path: &Path) -> Result<Manifest, ArchiveError> {
     walk(path, |manifest, name, reader| {
         check_table(path, name, reader, &manifest.tables[name], |line| {
             serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line)
@@ -213,7 +219,7 @@ pub fn restore(archive: &Path, data_dir: &Path) -> Result<RestoreReport, Archive
             )));
         }
     }
-    let manifest = verify(archive)?;
+    let manifest = verify_here(archive)?;
     for t in manifest.tables.keys() {
         if !ARCHIVED_TABLES.contains(&t.as_str()) {
             return Err(ArchiveError::Refused(format!(

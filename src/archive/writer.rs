@@ -22,8 +22,18 @@ use crate::store::{ARCHIVED_TABLES, ReadTx, Store};
 const ZSTD_LEVEL: i32 = 6;
 
 /// Writes a `kind` snapshot of `store` under `<data_dir>/archive/<kind>/` at time `now`;
-/// returns the archive's path.
+/// returns the archive's path. The work runs on a thread of lowered priority
+/// ([`at_low_priority`]), so requests served meanwhile keep their latency.
 pub fn write_snapshot(
+    store: &Store,
+    data_dir: &Path,
+    kind: Kind,
+    now: Timestamp,
+) -> Result<PathBuf, ArchiveError> {
+    at_low_priority(|| write_snapshot_here(store, data_dir, kind, now))
+}
+
+fn write_snapshot_here(
     store: &Store,
     data_dir: &Path,
     kind: Kind,

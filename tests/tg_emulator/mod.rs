@@ -2939,6 +2939,15 @@ impl Emulator {
     pub fn sent_messages(&self) -> Vec<SentMessage> {
         self.st().sent.clone()
     }
+    /// The messages the bot sent after the first `from` (an index into [`Emulator::sent_messages`]),
+    /// so a load driver can follow the stream without copying all of it each time.
+    pub fn sent_since(&self, from: usize) -> Vec<SentMessage> {
+        self.st()
+            .sent
+            .get(from..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
     /// The messages the bot sent to one chat.
     pub fn sent_to(&self, chat_id: i64) -> Vec<SentMessage> {
         self.st()
