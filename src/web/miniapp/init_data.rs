@@ -182,12 +182,16 @@ pub fn validate(
         .get("auth_date")
         .and_then(|v| v.trim().parse().ok())
         .ok_or(InitDataError::NoAuthDate)?;
-    if auth_date > now + CLOCK_SKEW {
+    // auth_date is whatever the client sent: no arithmetic here may overflow (i64::MIN).
+    if auth_date > now.saturating_add(CLOCK_SKEW) {
         return Err(InitDataError::Future);
     }
-    let age = now - auth_date;
-    if age > i64::try_from(max_age).unwrap_or(i64::MAX) {
-        return Err(InitDataError::Stale { age, max_age });
+    let age = i128::from(now) - i128::from(auth_date);
+    if age > i128::from(max_age) {
+        return Err(InitDataError::Stale {
+            age: i64::try_from(age).unwrap_or(i64::MAX),
+            max_age,
+        });
     }
     let user: WebAppUser = fields
         .get("user")
@@ -381,6 +385,27 @@ mod tests {
             validate(&fresh(NOW + 3600), TOKEN, NOW, DAY),
             Err(InitDataError::Future)
         );
+    }
+
+    /// Found by `tests/fuzz.rs` (init_data_signed): a genuinely signed `auth_date` of
+    /// i64::MIN overflowed `now - auth_date` (a panic in debug builds, a wrong age in release).
+    #[test]
+    fn fuzz_regression_extreme_auth_date_is_refused_without_overflow() {
+        let min = fresh(i64::MIN);
+        assert!(matches!(
+            validate(&min, TOKEN, NOW, DAY),
+            Err(InitDataError::Stale { age: i64::MAX, .. })
+        ));
+        assert_eq!(
+            validate(&fresh(i64::MAX), TOKEN, NOW, DAY),
+            Err(InitDataError::Future)
+        );
+        // A clock at the far end of time does not overflow either, and the age stays exact.
+        assert!(validate(&fresh(NOW), TOKEN, i64::MAX, u64::MAX).is_ok());
+        assert!(matches!(
+            validate(&fresh(-NOW), TOKEN, i64::MAX, i64::MAX as u64),
+            Err(InitDataError::Stale { age: i64::MAX, .. })
+        ));
     }
 
     #[test]
