@@ -209,3 +209,18 @@ fn csv_delimiters_encodings_and_headers() {
     let e = parse_bytes(&[("d.xls", b"\xD0\xCF\x11\xE0rest")]).unwrap_err();
     assert!(e.to_string().contains(".xls"), "{e}");
 }
+
+/// Found by `tests/fuzz.rs` (csv_stock_file, commerceml): an error quoting a value with a line
+/// break or tab came out on several lines; the CLI prints errors as one line.
+#[test]
+fn fuzz_regression_errors_stay_on_one_line() {
+    let e = parse_bytes(&[("d.csv", b"sku;qty\nA;\"12\n\tx\"\n")]).unwrap_err();
+    let text = e.to_string();
+    assert!(!text.contains('\n') && !text.contains('\t'), "{text:?}");
+    assert!(
+        text.contains("line 2") && text.contains("12\\n\\tx"),
+        "{text}"
+    );
+    let e = parse_bytes(&[("o.xml", "<a><Ид>1</Ид&\n<b>".as_bytes())]).unwrap_err();
+    assert!(!e.to_string().contains('\n'), "{e}");
+}
