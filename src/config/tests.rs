@@ -310,3 +310,23 @@ fn a_world_readable_config_with_any_secret_is_warned_about_without_quoting_it() 
         assert!(super::permission_warning(&path, &cfg).is_none());
     }
 }
+
+/// Found by `tests/fuzz.rs` (config_text_and_env): a value with a line break (from the
+/// environment, or a TOML escape) was quoted as is and the error took several lines.
+#[test]
+fn fuzz_regression_errors_stay_on_one_line() {
+    let e = parse_env("", &[("HELPDESK_SMTP_ENABLED", "yes\nno")])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "environment variable HELPDESK_SMTP_ENABLED: smtp.enabled: 'yes\\nno' is not true or false"
+    );
+    let e = parse("[web]\nlisten = \"0.0.0.0\\n\\t:80\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        !e.contains('\n') && !e.contains('\t') && e.contains("web.listen"),
+        "{e}"
+    );
+}
