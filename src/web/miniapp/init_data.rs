@@ -78,7 +78,10 @@ impl fmt::Display for InitDataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InitDataError::Malformed(why) => write!(f, "initData is malformed: {why}"),
-            InitDataError::DuplicateKey(k) => write!(f, "initData repeats the field '{k}'"),
+            // The key is the client's text: escaped, so the message stays on one line.
+            InitDataError::DuplicateKey(k) => {
+                write!(f, "initData repeats the field '{}'", k.escape_debug())
+            }
             InitDataError::MissingHash => write!(f, "initData has no hash"),
             InitDataError::BadSignature => write!(f, "initData signature is not valid"),
             InitDataError::NoAuthDate => write!(f, "initData has no valid auth_date"),
@@ -406,6 +409,14 @@ mod tests {
             validate(&fresh(-NOW), TOKEN, i64::MAX, i64::MAX as u64),
             Err(InitDataError::Stale { age: i64::MAX, .. })
         ));
+    }
+
+    /// Found by `tests/fuzz.rs` (init_data_raw): a repeated key holding a line break was
+    /// quoted as is, and the refusal took several lines.
+    #[test]
+    fn fuzz_regression_duplicate_key_message_is_one_line() {
+        let e = validate("a%0D%0A=1&a%0D%0A=2", TOKEN, NOW, DAY).unwrap_err();
+        assert_eq!(e.to_string(), "initData repeats the field 'a\\r\\n'");
     }
 
     #[test]
