@@ -224,3 +224,61 @@ fn fuzz_regression_errors_stay_on_one_line() {
     let e = parse_bytes(&[("o.xml", "<a><Ид>1</Ид&\n<b>".as_bytes())]).unwrap_err();
     assert!(!e.to_string().contains('\n'), "{e}");
 }
+
+/// A workbook from rust_xlsxwriter with its first sheet's XML passed through `edit`.
+fn xlsx_with_sheet(edit: impl Fn(&str) -> String) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "SKU").unwrap();
+    ws.write_string(0, 1, "Qty").unwrap();
+    ws.write_string(1, 0, "CE285A").unwrap();
+    ws.write_number(1, 1, 7.0).unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut data = String::new();
+        f.read_to_string(&mut data).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            data = edit(&data);
+        }
+        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(data.as_bytes()).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Found by `tests/fuzz.rs` (xlsx_stock_file): a cell at the far corner of the sheet made the
+/// dense range of a million rows by 16384 columns (minutes of CPU, gigabytes); and a cell
+/// reference of many letters made the workbook library panic (an overflow).
+#[test]
+fn fuzz_regression_xlsx_far_cells_and_damaged_references() {
+    let far = xlsx_with_sheet(|x| {
+        x.replace(
+            "</sheetData>",
+            r#"<row r="1048576"><c r="XFD1048576"><v>5</v></c></row></sheetData>"#,
+        )
+        .replace(
+            r#"<dimension ref="A1:B2"/>"#,
+            r#"<dimension ref="A1:XFD1048576"/>"#,
+        )
+    });
+    let started = std::time::Instant::now();
+    let p = parse_bytes(&[("far.xlsx", &far)]).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(p.balances.len(), 1);
+    assert_eq!(
+        (&*p.balances[0].code, p.balances[0].quantity),
+        ("CE285A", 7)
+    );
+
+    let damaged = xlsx_with_sheet(|x| x.replace(r#"r="A2""#, r#"r="AAAAAAAAAAAAAAAA2""#));
+    match parse_bytes(&[("bad.xlsx", &damaged)]) {
+        Ok(p) => assert!(p.balances.iter().all(|b| b.quantity == 7)),
+        Err(e) => assert_eq!(e.file, "bad.xlsx"),
+    }
+}
