@@ -282,3 +282,14 @@ fn fuzz_regression_xlsx_far_cells_and_damaged_references() {
         Err(e) => assert_eq!(e.file, "bad.xlsx"),
     }
 }
+
+/// Found by `tests/fuzz.rs` (commerceml): an XML declaration whose `encoding=` is followed by
+/// a multi-byte letter instead of a quote panicked (a string cut inside a character).
+#[test]
+fn fuzz_regression_encoding_without_quote_does_not_panic() {
+    let doc = "<?xml version=\"1.0\" encoding=Сx?><КоммерческаяИнформация/>";
+    let r = parse_bytes(&[("offers.xml", doc.as_bytes())]);
+    if let Err(e) = r {
+        assert_eq!(e.file, "offers.xml");
+    }
+}
