@@ -327,3 +327,19 @@ fn retention_deletes_old_files_on_disk() {
     assert_eq!(left.iter().filter(|a| a.kind == Kind::Manual).count(), 1);
     assert_eq!(left[0].created.timestamp(), 1_750_000_000 + 4 * 86_400);
 }
+
+/// Found by `tests/fuzz.rs` (archive_verify_and_restore): the tar reader's message quoted a
+/// damaged header's bytes, line breaks included, so the refusal took several lines.
+#[test]
+fn fuzz_regression_damaged_header_error_is_one_line() {
+    let mut header = [0u8; 512];
+    header[..14].copy_from_slice(b"manifest\n.json");
+    header[148..156].copy_from_slice(b"zz\nzz\nzz");
+    let mut tar = header.to_vec();
+    tar.extend_from_slice(&[0u8; 1024]);
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("bad.tar.zst");
+    std::fs::write(&path, zstd::encode_all(&tar[..], 1).unwrap()).unwrap();
+    let e = verify(&path).unwrap_err().to_string();
+    assert!(e.contains("damaged") && !e.contains('\n'), "{e:?}");
+}
