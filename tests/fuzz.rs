@@ -1642,6 +1642,9 @@ impl Panel {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .no_proxy()
+            // A fresh connection per request: the server may close one after refusing a body
+            // it did not read, and reusing it would be the client's race, not the server's.
+            .pool_max_idle_per_host(0)
             .build()
             .unwrap();
         let mut p = Panel {
@@ -1699,6 +1702,16 @@ impl Panel {
     }
 
     fn send(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+        self.try_send(path, content_type, body)
+            .expect("POST (the server must answer)")
+    }
+
+    fn try_send(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, String), String> {
         let r = self
             .http
             .post(format!("{}{path}", self.base))
@@ -1706,9 +1719,9 @@ impl Panel {
             .header("content-type", content_type)
             .body(body)
             .send()
-            .expect("POST (the server must answer)");
+            .map_err(|e| format!("POST {path}: no answer: {e}"))?;
         self.remember(&r);
-        (r.status().as_u16(), r.text().unwrap_or_default())
+        Ok((r.status().as_u16(), r.text().unwrap_or_default()))
     }
 
     fn csrf(&mut self) -> String {
@@ -1981,7 +1994,24 @@ fn panel_forms_and_uploads() {
                 // Keep invalid UTF-8 as it is (the token only appears in valid text).
                 c.body.0.clone()
             };
-            let (status, text) = panel.send(&c.path, &c.content_type, body);
+            let (status, text) = match panel.try_send(&c.path, &c.content_type, body.clone()) {
+                Ok(r) => r,
+                // Once more on a new connection; a second failure is the server's.
+                Err(_) => panel
+                    .try_send(&c.path, &c.content_type, body)
+                    .map_err(|e| {
+                        let out = server.stderr();
+                        let tail: String = out
+                            .chars()
+                            .rev()
+                            .take(2000)
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .rev()
+                            .collect();
+                        format!("{e}; server stderr ends: {tail}")
+                    })?,
+            };
             posted += 1;
             if status >= 500 {
                 return Err(format!(
