@@ -365,7 +365,14 @@ fn key_lines(text: &str) -> HashMap<String, usize> {
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.starts_with('[') && !t.starts_with("[[") {
-            section = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            // The name only (bare-key characters): whatever follows on the line, say a key
+            // written on the header's line with a secret, is not part of what errors quote.
+            section = t[1..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || "_-. ".contains(*c))
+                .collect::<String>()
+                .trim()
+                .to_string();
             out.entry(section.clone()).or_insert(i + 1);
         } else if let Some((k, _)) = t.split_once('=')
             && !t.starts_with('#')

@@ -330,3 +330,19 @@ fn fuzz_regression_errors_stay_on_one_line() {
         "{e}"
     );
 }
+
+/// Found by `tests/fuzz.rs` (config_text_and_env): a key written on its section header's line
+/// (`[telegram] token = "…"`) made the whole line the section's name, and the syntax error
+/// quoted it, secret included.
+#[test]
+fn fuzz_regression_header_line_with_a_secret_is_not_quoted() {
+    let e = parse("[telegram] token = \"1:SeCrEt0123456789\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("SeCrEt"), "{e}");
+    assert!(e.contains("line 1"), "{e}");
+    let e = parse("[telegramtoken = \"1:SeCrEt0123456789\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("SeCrEt"), "{e}");
+}
