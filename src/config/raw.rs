@@ -377,7 +377,14 @@ fn key_lines(text: &str) -> HashMap<String, usize> {
         } else if let Some((k, _)) = t.split_once('=')
             && !t.starts_with('#')
         {
-            let k = k.trim().trim_matches('"');
+            // The key's bare-key characters only: a line missing its '=' (`secret "…" x = 1`)
+            // must not make the value part of the key that errors quote.
+            let k: String = k
+                .trim()
+                .trim_start_matches('"')
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || "_-.".contains(*c))
+                .collect();
             let key = if section.is_empty() {
                 k.to_string()
             } else {

@@ -345,4 +345,9 @@ fn fuzz_regression_header_line_with_a_secret_is_not_quoted() {
         .unwrap_err()
         .to_string();
     assert!(!e.contains("SeCrEt"), "{e}");
+    // A key missing its '=' on a line that has one further on.
+    let e = parse("[telegram]\nwebhook_secret  \"SeCrEt0123456789\" mode = \"webhook\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("SeCrEt") && e.contains("line 2"), "{e}");
 }
