@@ -271,6 +271,7 @@ pub(super) fn read_xlsx(
 /// The first sheet's rows that hold something, as (line, cells by column).
 fn xlsx_rows(file: &str, bytes: Vec<u8>) -> Result<Vec<(u64, Vec<String>)>, ImportError> {
     use calamine::{Data, Reader};
+    check_shared_strings(file, &bytes)?;
     let text = |d: &Data| match d {
         Data::Empty => String::new(),
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
@@ -344,4 +345,64 @@ fn xlsx_rows(file: &str, bytes: Vec<u8>) -> Result<Vec<(u64, Vec<String>)>, Impo
             (u64::from(row) + 1, line)
         })
         .collect())
+}
+
+/// calamine reserves room for as many shared strings as the workbook's `<sst uniqueCount="N">`
+/// claims before reading any, and a failed allocation aborts the whole process (it cannot be
+/// caught). So a count the part could not hold (each string takes at least `<si/>`, 5 bytes)
+/// refuses the file first. Every XML part is checked, since the relationships name the part.
+fn check_shared_strings(file: &str, bytes: &[u8]) -> Result<(), ImportError> {
+    use std::io::Read;
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
+        return Ok(()); // calamine says why it cannot open it
+    };
+    for i in 0..zip.len() {
+        let Ok(entry) = zip.by_index(i) else {
+            continue;
+        };
+        if !entry
+            .name()
+            .is_ok_and(|n| n.to_ascii_lowercase().ends_with(".xml"))
+        {
+            continue;
+        }
+        let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(entry));
+        let mut buf = Vec::new();
+        let claimed = loop {
+            buf.clear();
+            match reader.read_event_into(&mut buf) {
+                Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                    if e.local_name().as_ref() != "sst" {
+                        break None;
+                    }
+                    break e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == "uniqueCount")
+                        .and_then(|a| a.value.trim().parse::<u64>().ok());
+                }
+                Ok(quick_xml::events::Event::Eof) | Err(_) => break None,
+                Ok(_) => {}
+            }
+        };
+        let Some(claimed) = claimed else {
+            continue;
+        };
+        let read = reader.buffer_position();
+        let rest = std::io::copy(
+            &mut reader.into_inner().take(u64::MAX),
+            &mut std::io::sink(),
+        )
+        .unwrap_or(0);
+        if claimed > (read + rest) / 5 + 1 {
+            return Err(ImportError::new(
+                file,
+                None,
+                format!(
+                    "not a readable XLSX workbook: its shared strings claim {claimed} entries, more than the part holds"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -293,3 +293,36 @@ fn fuzz_regression_encoding_without_quote_does_not_panic() {
         assert_eq!(e.file, "offers.xml");
     }
 }
+
+/// Found by `tests/fuzz.rs` (xlsx_stock_file): `<sst uniqueCount="74294967296">` made the
+/// workbook library reserve 1.7 TB up front, and the failed allocation aborted the process.
+#[test]
+fn fuzz_regression_xlsx_shared_string_count_is_checked() {
+    use std::io::{Read, Write};
+    let good = xlsx_with_sheet(|x| x.to_string());
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(good)).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut found = false;
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut data = String::new();
+        f.read_to_string(&mut data).unwrap();
+        if name.ends_with("sharedStrings.xml") {
+            let at = data.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
+            let end = at + data[at..].find('"').unwrap();
+            data.replace_range(at..end, "74294967296");
+            found = true;
+        }
+        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(data.as_bytes()).unwrap();
+    }
+    assert!(found);
+    let bad = w.finish().unwrap().into_inner();
+    let e = parse_bytes(&[("bad.xlsx", &bad)]).unwrap_err();
+    assert!(
+        e.to_string().contains("shared strings claim 74294967296"),
+        "{e}"
+    );
+}
