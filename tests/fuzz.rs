@@ -824,7 +824,7 @@ fn config_text_and_env() {
                 Err(e) => {
                     let msg = e.to_string();
                     clear("config", &msg)?;
-                    if msg.contains(SECRET_MARK) {
+                    if msg.contains(SECRET_MARK) && marks_are_secret_values(text) {
                         return Err(format!("the error shows a secret: {msg}"));
                     }
                     if !msg.contains("fuzz.toml") && !msg.contains("environment variable") {
@@ -837,6 +837,25 @@ fn config_text_and_env() {
             }
         },
     );
+}
+
+/// Whether every secret mark in `text` is still a secret's value: inside a quoted string
+/// given to `token`, `webhook_secret` or `password` (the '=' may be missing). A mutation that
+/// moved the mark elsewhere (into a section name, say) made it an ordinary word.
+fn marks_are_secret_values(text: &str) -> bool {
+    text.lines().all(|line| {
+        line.match_indices(SECRET_MARK).all(|(at, _)| {
+            let prefix = &line[..at];
+            let Some(q) = prefix.rfind('"') else {
+                return false;
+            };
+            let before = prefix[..q].trim_end();
+            let before = before.strip_suffix('=').unwrap_or(before).trim_end();
+            ["token", "webhook_secret", "password"]
+                .iter()
+                .any(|k| before.ends_with(k))
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
