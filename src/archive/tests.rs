@@ -327,3 +327,80 @@ fn retention_deletes_old_files_on_disk() {
     assert_eq!(left.iter().filter(|a| a.kind == Kind::Manual).count(), 1);
     assert_eq!(left[0].created.timestamp(), 1_750_000_000 + 4 * 86_400);
 }
+
+/// Found by `tests/fuzz.rs` (archive_verify_and_restore): the tar reader's message quoted a
+/// damaged header's bytes, line breaks included, so the refusal took several lines.
+#[test]
+fn fuzz_regression_damaged_header_error_is_one_line() {
+    let mut header = [0u8; 512];
+    header[..14].copy_from_slice(b"manifest\n.json");
+    header[148..156].copy_from_slice(b"zz\nzz\nzz");
+    let mut tar = header.to_vec();
+    tar.extend_from_slice(&[0u8; 1024]);
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("bad.tar.zst");
+    std::fs::write(&path, zstd::encode_all(&tar[..], 1).unwrap()).unwrap();
+    let e = verify(&path).unwrap_err().to_string();
+    assert!(e.contains("damaged") && !e.contains('\n'), "{e:?}");
+}
+
+/// Found by `tests/fuzz.rs` (archive_verify_and_restore): an archive whose `meta` row said
+/// schema 0 (checksums matching) restored "successfully" into a store that then would not open
+/// ("no migration from schema 0"); the restore now refuses it and leaves no folder.
+#[test]
+fn fuzz_regression_schema_zero_is_refused_by_restore() {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Write};
+    let t = populated(2);
+    let out = tempfile::tempdir().unwrap();
+    let path = snapshot(t.svc.store(), out.path());
+    let bytes = std::fs::read(&path).unwrap();
+    let mut ar = tar::Archive::new(zstd::Decoder::new(&bytes[..]).unwrap());
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        let mut buf = Vec::new();
+        e.read_to_end(&mut buf).unwrap();
+        entries.push((name, buf));
+    }
+    let meta = entries
+        .iter_mut()
+        .find(|(n, _)| n == "tables/meta.jsonl")
+        .unwrap();
+    let text = String::from_utf8(meta.1.clone()).unwrap();
+    let changed = text.replace(
+        &format!(
+            "\"schema_version\",\"value\":{}",
+            crate::store::SCHEMA_VERSION
+        ),
+        "\"schema_version\",\"value\":0",
+    );
+    assert_ne!(text, changed, "{text}");
+    meta.1 = changed.into_bytes();
+    let sha = hex::encode(Sha256::digest(&meta.1));
+    let m = entries
+        .iter_mut()
+        .find(|(n, _)| n == "manifest.json")
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&m.1).unwrap();
+    v["tables"]["meta"]["sha256"] = serde_json::json!(sha);
+    m.1 = serde_json::to_vec(&v).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in &entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    let mut enc = zstd::Encoder::new(Vec::new(), 1).unwrap();
+    enc.write_all(&b.into_inner().unwrap()).unwrap();
+    let bad = out.path().join("schema0.tar.zst");
+    std::fs::write(&bad, enc.finish().unwrap()).unwrap();
+
+    verify(&bad).unwrap();
+    let target = out.path().join("restored");
+    let e = restore(&bad, &target).unwrap_err().to_string();
+    assert!(e.contains("schema 0"), "{e}");
+    assert!(!target.exists());
+}

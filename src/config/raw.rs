@@ -408,12 +408,26 @@ fn key_lines(text: &str) -> HashMap<String, usize> {
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.starts_with('[') && !t.starts_with("[[") {
-            section = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            // The name only (bare-key characters): whatever follows on the line, say a key
+            // written on the header's line with a secret, is not part of what errors quote.
+            section = t[1..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || "_-. ".contains(*c))
+                .collect::<String>()
+                .trim()
+                .to_string();
             out.entry(section.clone()).or_insert(i + 1);
         } else if let Some((k, _)) = t.split_once('=')
             && !t.starts_with('#')
         {
-            let k = k.trim().trim_matches('"');
+            // The key's bare-key characters only: a line missing its '=' (`secret "…" x = 1`)
+            // must not make the value part of the key that errors quote.
+            let k: String = k
+                .trim()
+                .trim_start_matches('"')
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || "_-.".contains(*c))
+                .collect();
             let key = if section.is_empty() {
                 k.to_string()
             } else {

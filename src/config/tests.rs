@@ -399,3 +399,44 @@ fn a_world_readable_config_with_any_secret_is_warned_about_without_quoting_it() 
         assert!(super::permission_warning(&path, &cfg).is_none());
     }
 }
+
+/// Found by `tests/fuzz.rs` (config_text_and_env): a value with a line break (from the
+/// environment, or a TOML escape) was quoted as is and the error took several lines.
+#[test]
+fn fuzz_regression_errors_stay_on_one_line() {
+    let e = parse_env("", &[("HELPDESK_SMTP_ENABLED", "yes\nno")])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "environment variable HELPDESK_SMTP_ENABLED: smtp.enabled: 'yes\\nno' is not true or false"
+    );
+    let e = parse("[web]\nlisten = \"0.0.0.0\\n\\t:80\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        !e.contains('\n') && !e.contains('\t') && e.contains("web.listen"),
+        "{e}"
+    );
+}
+
+/// Found by `tests/fuzz.rs` (config_text_and_env): a key written on its section header's line
+/// (`[telegram] token = "…"`) made the whole line the section's name, and the syntax error
+/// quoted it, secret included.
+#[test]
+fn fuzz_regression_header_line_with_a_secret_is_not_quoted() {
+    let e = parse("[telegram] token = \"1:SeCrEt0123456789\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("SeCrEt"), "{e}");
+    assert!(e.contains("line 1"), "{e}");
+    let e = parse("[telegramtoken = \"1:SeCrEt0123456789\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("SeCrEt"), "{e}");
+    // A key missing its '=' on a line that has one further on.
+    let e = parse("[telegram]\nwebhook_secret  \"SeCrEt0123456789\" mode = \"webhook\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("SeCrEt") && e.contains("line 2"), "{e}");
+}

@@ -64,10 +64,7 @@ impl Callback {
             return None;
         }
         let (tag, rest) = data.split_once(':')?;
-        let id = || -> Option<u64> {
-            let n: u64 = rest.parse().ok()?;
-            (n > 0 && !rest.starts_with('+') && !rest.starts_with('0')).then_some(n)
-        };
+        let id = || canonical(rest).filter(|n| *n > 0);
         Some(match tag {
             "tk" => Callback::Take(id()?),
             "am" => Callback::AssignMenu(id()?),
@@ -80,10 +77,14 @@ impl Callback {
             "fn" => Callback::FaqNotHelpful(id()?),
             "fp" => Callback::FaqPick(id()?),
             "mt" => Callback::MyTicket(id()?),
-            "mp" => Callback::MyPage(rest.parse().ok().filter(|p: &u32| *p < 10_000)?),
+            "mp" => Callback::MyPage(
+                canonical(rest)
+                    .filter(|p| *p < 10_000)
+                    .and_then(|p| u32::try_from(p).ok())?,
+            ),
             "at" => {
                 let (n, login) = rest.split_once(':')?;
-                let n: u64 = n.parse().ok().filter(|n| *n > 0)?;
+                let n = canonical(n).filter(|n| *n > 0)?;
                 crate::domain::validate::login(login)
                     .ok()
                     .filter(|l| l == login)?;
@@ -91,9 +92,9 @@ impl Callback {
             }
             "rt" => {
                 let (n, stars) = rest.split_once(':')?;
-                let n: u64 = n.parse().ok().filter(|n| *n > 0)?;
-                let stars: u8 = stars.parse().ok().filter(|s| (1..=5).contains(s))?;
-                Callback::Rate(n, stars)
+                let n = canonical(n).filter(|n| *n > 0)?;
+                let stars = canonical(stars).filter(|s| (1..=5).contains(s))?;
+                Callback::Rate(n, stars as u8)
             }
             "d" => {
                 if rest.is_empty()
@@ -108,6 +109,14 @@ impl Callback {
             _ => return None,
         })
     }
+}
+
+/// A number in the one form `encode` writes: digits only, no sign, no leading zero.
+fn canonical(s: &str) -> Option<u64> {
+    let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits && (s == "0" || !s.starts_with('0')))
+        .then(|| s.parse().ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -169,6 +178,27 @@ mod tests {
         }
         assert_eq!(Callback::decode(&format!("d:{}", "a".repeat(70))), None);
         assert_eq!(Callback::AssignTo(1, "x".repeat(70)).encode(), None);
+    }
+
+    /// Found by `tests/fuzz.rs` (callback_data): `mp:007`, `at:+3:olga`, `rt:01:5` were
+    /// accepted although the bot never writes them; every action has one text form.
+    #[test]
+    fn fuzz_regression_numbers_only_in_canonical_form() {
+        for bad in [
+            "mp:007",
+            "mp:+7",
+            "mp:00",
+            "at:+3:olga",
+            "at:03:olga",
+            "rt:01:5",
+            "rt:1:+5",
+            "rt:1:05",
+        ] {
+            assert_eq!(Callback::decode(bad), None, "{bad:?}");
+        }
+        assert_eq!(Callback::decode("mp:0"), Some(Callback::MyPage(0)));
+        assert_eq!(Callback::decode("mp:70"), Some(Callback::MyPage(70)));
+        assert_eq!(Callback::decode("rt:10:5"), Some(Callback::Rate(10, 5)));
     }
 
     #[test]

@@ -232,7 +232,7 @@ fn declared_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
         .trim_start()
         .strip_prefix('=')?;
     let rest = rest.trim_start();
-    let quote = rest.chars().next()?;
+    let quote = rest.chars().next().filter(|q| *q == '"' || *q == '\'')?;
     let value = rest[1..].split(quote).next()?;
     encoding_rs::Encoding::for_label(value.trim().as_bytes())
 }

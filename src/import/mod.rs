@@ -81,11 +81,28 @@ pub struct ImportError {
 }
 
 impl ImportError {
+    /// The message is kept on one line: control characters (a quoted value may hold line
+    /// breaks or tabs, and the parsers' own messages quote the input) are shown escaped.
     pub fn new(file: &str, line: Option<u64>, message: impl Into<String>) -> ImportError {
+        let message: String = message.into();
+        let message = if message.chars().any(char::is_control) {
+            message
+                .chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect()
+        } else {
+            message
+        };
         ImportError {
             file: file.to_string(),
             line,
-            message: message.into(),
+            message,
         }
     }
 }

@@ -242,21 +242,36 @@ pub(super) fn read_csv(
     Ok((out, format!("CSV, {enc}, delimiter {d}")))
 }
 
+/// Non-empty cells an XLSX sheet may hold (a stock list has a few columns of a few thousand
+/// rows; a 2 MiB upload can inflate to far more).
+pub(super) const MAX_XLSX_CELLS: usize = 1_000_000;
+/// Columns read from an XLSX sheet; cells further right are ignored.
+pub(super) const MAX_XLSX_COLUMNS: u32 = 256;
+
 /// Reads the first sheet of an XLSX workbook.
+///
+/// Cells are streamed and kept sparse, so a sheet whose cells sit at far-apart references
+/// (a used range of a million rows by 16384 columns) costs only what it holds; and a panic
+/// inside the workbook library on a damaged file is a refusal of the file.
 pub(super) fn read_xlsx(
     file: &str,
     index: u16,
     bytes: Vec<u8>,
 ) -> Result<Vec<Balance>, ImportError> {
+    let rows = std::panic::catch_unwind(move || xlsx_rows(file, bytes)).unwrap_or_else(|_| {
+        Err(ImportError::new(
+            file,
+            None,
+            "not a readable XLSX workbook: the file is damaged",
+        ))
+    })?;
+    balances(file, index, rows.into_iter().map(Ok))
+}
+
+/// The first sheet's rows that hold something, as (line, cells by column).
+fn xlsx_rows(file: &str, bytes: Vec<u8>) -> Result<Vec<(u64, Vec<String>)>, ImportError> {
     use calamine::{Data, Reader};
-    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| ImportError::new(file, None, format!("not a readable XLSX workbook: {e}")))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| ImportError::new(file, None, "the workbook has no sheet"))?
-        .map_err(|e| ImportError::new(file, None, format!("cannot read the first sheet: {e}")))?;
-    let first = range.start().map(|(r, _)| u64::from(r)).unwrap_or(0);
-    let lead = range.start().map(|(_, c)| c as usize).unwrap_or(0);
+    check_shared_strings(file, &bytes)?;
     let text = |d: &Data| match d {
         Data::Empty => String::new(),
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
@@ -267,10 +282,127 @@ pub(super) fn read_xlsx(
         Data::DateTime(d) => d.to_string(),
         Data::Error(e) => format!("#{e:?}"),
     };
-    let rows = range.rows().enumerate().map(|(i, r)| {
-        let mut cells = vec![String::new(); lead];
-        cells.extend(r.iter().map(text));
-        Ok((first + i as u64 + 1, cells))
-    });
-    balances(file, index, rows)
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| ImportError::new(file, None, format!("not a readable XLSX workbook: {e}")))?;
+    let mut sparse: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
+    let mut count = 0usize;
+    let mut keep = |row: u32, col: u32, value: String| -> Result<(), ImportError> {
+        if col >= MAX_XLSX_COLUMNS || value.trim().is_empty() {
+            return Ok(());
+        }
+        count += 1;
+        if count > MAX_XLSX_CELLS {
+            return Err(ImportError::new(
+                file,
+                None,
+                format!("the sheet holds more than {MAX_XLSX_CELLS} cells: not a list of balances"),
+            ));
+        }
+        sparse.entry(row).or_default().push((col, value));
+        Ok(())
+    };
+    let sheet_error = |e: &dyn std::fmt::Display| {
+        ImportError::new(file, None, format!("cannot read the first sheet: {e}"))
+    };
+    match &mut wb {
+        calamine::Sheets::Xlsx(x) => {
+            let name = x
+                .sheet_names()
+                .first()
+                .cloned()
+                .ok_or_else(|| ImportError::new(file, None, "the workbook has no sheet"))?;
+            let mut cells = x
+                .worksheet_cells_reader(&name)
+                .map_err(|e| sheet_error(&e))?;
+            while let Some(cell) = cells.next_cell().map_err(|e| sheet_error(&e))? {
+                let (r, c) = cell.get_position();
+                keep(r, c, text(&Data::from(cell.get_value().clone())))?;
+            }
+        }
+        other => {
+            let range = other
+                .worksheet_range_at(0)
+                .ok_or_else(|| ImportError::new(file, None, "the workbook has no sheet"))?
+                .map_err(|e| sheet_error(&e))?;
+            for (r, c, d) in range.used_cells() {
+                let (r0, c0) = range.start().unwrap_or((0, 0));
+                keep(r0 + r as u32, c0 + c as u32, text(d))?;
+            }
+        }
+    }
+    Ok(sparse
+        .into_iter()
+        .map(|(row, cells)| {
+            let width = cells
+                .iter()
+                .map(|(c, _)| *c as usize + 1)
+                .max()
+                .unwrap_or(0);
+            let mut line = vec![String::new(); width];
+            for (c, v) in cells {
+                line[c as usize] = v;
+            }
+            (u64::from(row) + 1, line)
+        })
+        .collect())
+}
+
+/// calamine reserves room for as many shared strings as the workbook's `<sst uniqueCount="N">`
+/// claims before reading any, and a failed allocation aborts the whole process (it cannot be
+/// caught). So a count the part could not hold (each string takes at least `<si/>`, 5 bytes)
+/// refuses the file first. Every XML part is checked, since the relationships name the part.
+fn check_shared_strings(file: &str, bytes: &[u8]) -> Result<(), ImportError> {
+    use std::io::Read;
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
+        return Ok(()); // calamine says why it cannot open it
+    };
+    for i in 0..zip.len() {
+        let Ok(entry) = zip.by_index(i) else {
+            continue;
+        };
+        if !entry
+            .name()
+            .is_ok_and(|n| n.to_ascii_lowercase().ends_with(".xml"))
+        {
+            continue;
+        }
+        let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(entry));
+        let mut buf = Vec::new();
+        let claimed = loop {
+            buf.clear();
+            match reader.read_event_into(&mut buf) {
+                Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                    if e.local_name().as_ref() != "sst" {
+                        break None;
+                    }
+                    break e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == "uniqueCount")
+                        .and_then(|a| a.value.trim().parse::<u64>().ok());
+                }
+                Ok(quick_xml::events::Event::Eof) | Err(_) => break None,
+                Ok(_) => {}
+            }
+        };
+        let Some(claimed) = claimed else {
+            continue;
+        };
+        let read = reader.buffer_position();
+        let rest = std::io::copy(
+            &mut reader.into_inner().take(u64::MAX),
+            &mut std::io::sink(),
+        )
+        .unwrap_or(0);
+        if claimed > (read + rest) / 5 + 1 {
+            return Err(ImportError::new(
+                file,
+                None,
+                format!(
+                    "not a readable XLSX workbook: its shared strings claim {claimed} entries, more than the part holds"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

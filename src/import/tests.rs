@@ -209,3 +209,120 @@ fn csv_delimiters_encodings_and_headers() {
     let e = parse_bytes(&[("d.xls", b"\xD0\xCF\x11\xE0rest")]).unwrap_err();
     assert!(e.to_string().contains(".xls"), "{e}");
 }
+
+/// Found by `tests/fuzz.rs` (csv_stock_file, commerceml): an error quoting a value with a line
+/// break or tab came out on several lines; the CLI prints errors as one line.
+#[test]
+fn fuzz_regression_errors_stay_on_one_line() {
+    let e = parse_bytes(&[("d.csv", b"sku;qty\nA;\"12\n\tx\"\n")]).unwrap_err();
+    let text = e.to_string();
+    assert!(!text.contains('\n') && !text.contains('\t'), "{text:?}");
+    assert!(
+        text.contains("line 2") && text.contains("12\\n\\tx"),
+        "{text}"
+    );
+    let e = parse_bytes(&[("o.xml", "<a><Ид>1</Ид&\n<b>".as_bytes())]).unwrap_err();
+    assert!(!e.to_string().contains('\n'), "{e}");
+}
+
+/// A workbook from rust_xlsxwriter with its first sheet's XML passed through `edit`.
+fn xlsx_with_sheet(edit: impl Fn(&str) -> String) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "SKU").unwrap();
+    ws.write_string(0, 1, "Qty").unwrap();
+    ws.write_string(1, 0, "CE285A").unwrap();
+    ws.write_number(1, 1, 7.0).unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut data = String::new();
+        f.read_to_string(&mut data).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            data = edit(&data);
+        }
+        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(data.as_bytes()).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Found by `tests/fuzz.rs` (xlsx_stock_file): a cell at the far corner of the sheet made the
+/// dense range of a million rows by 16384 columns (minutes of CPU, gigabytes); and a cell
+/// reference of many letters made the workbook library panic (an overflow).
+#[test]
+fn fuzz_regression_xlsx_far_cells_and_damaged_references() {
+    let far = xlsx_with_sheet(|x| {
+        x.replace(
+            "</sheetData>",
+            r#"<row r="1048576"><c r="XFD1048576"><v>5</v></c></row></sheetData>"#,
+        )
+        .replace(
+            r#"<dimension ref="A1:B2"/>"#,
+            r#"<dimension ref="A1:XFD1048576"/>"#,
+        )
+    });
+    let started = std::time::Instant::now();
+    let p = parse_bytes(&[("far.xlsx", &far)]).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(p.balances.len(), 1);
+    assert_eq!(
+        (&*p.balances[0].code, p.balances[0].quantity),
+        ("CE285A", 7)
+    );
+
+    let damaged = xlsx_with_sheet(|x| x.replace(r#"r="A2""#, r#"r="AAAAAAAAAAAAAAAA2""#));
+    match parse_bytes(&[("bad.xlsx", &damaged)]) {
+        Ok(p) => assert!(p.balances.iter().all(|b| b.quantity == 7)),
+        Err(e) => assert_eq!(e.file, "bad.xlsx"),
+    }
+}
+
+/// Found by `tests/fuzz.rs` (commerceml): an XML declaration whose `encoding=` is followed by
+/// a multi-byte letter instead of a quote panicked (a string cut inside a character).
+#[test]
+fn fuzz_regression_encoding_without_quote_does_not_panic() {
+    let doc = "<?xml version=\"1.0\" encoding=Сx?><КоммерческаяИнформация/>";
+    let r = parse_bytes(&[("offers.xml", doc.as_bytes())]);
+    if let Err(e) = r {
+        assert_eq!(e.file, "offers.xml");
+    }
+}
+
+/// Found by `tests/fuzz.rs` (xlsx_stock_file): `<sst uniqueCount="74294967296">` made the
+/// workbook library reserve 1.7 TB up front, and the failed allocation aborted the process.
+#[test]
+fn fuzz_regression_xlsx_shared_string_count_is_checked() {
+    use std::io::{Read, Write};
+    let good = xlsx_with_sheet(|x| x.to_string());
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(good)).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut found = false;
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut data = String::new();
+        f.read_to_string(&mut data).unwrap();
+        if name.ends_with("sharedStrings.xml") {
+            let at = data.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
+            let end = at + data[at..].find('"').unwrap();
+            data.replace_range(at..end, "74294967296");
+            found = true;
+        }
+        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(data.as_bytes()).unwrap();
+    }
+    assert!(found);
+    let bad = w.finish().unwrap().into_inner();
+    let e = parse_bytes(&[("bad.xlsx", &bad)]).unwrap_err();
+    assert!(
+        e.to_string().contains("shared strings claim 74294967296"),
+        "{e}"
+    );
+}

@@ -1337,6 +1337,14 @@ impl WriteTx {
                             ),
                         });
                     }
+                    // Schema 0 was never written: a store restored with it would not open.
+                    if r.key == "schema_version" && r.value == 0 {
+                        return Err(StoreError::Import {
+                            table: name.into(),
+                            line: n,
+                            reason: "schema 0 is not a schema any helpdesk wrote".into(),
+                        });
+                    }
                     t.insert(r.key.as_str(), r.value)?;
                 }
             }

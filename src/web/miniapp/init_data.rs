@@ -78,7 +78,10 @@ impl fmt::Display for InitDataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InitDataError::Malformed(why) => write!(f, "initData is malformed: {why}"),
-            InitDataError::DuplicateKey(k) => write!(f, "initData repeats the field '{k}'"),
+            // The key is the client's text: escaped, so the message stays on one line.
+            InitDataError::DuplicateKey(k) => {
+                write!(f, "initData repeats the field '{}'", k.escape_debug())
+            }
             InitDataError::MissingHash => write!(f, "initData has no hash"),
             InitDataError::BadSignature => write!(f, "initData signature is not valid"),
             InitDataError::NoAuthDate => write!(f, "initData has no valid auth_date"),
@@ -182,12 +185,16 @@ pub fn validate(
         .get("auth_date")
         .and_then(|v| v.trim().parse().ok())
         .ok_or(InitDataError::NoAuthDate)?;
-    if auth_date > now + CLOCK_SKEW {
+    // auth_date is whatever the client sent: no arithmetic here may overflow (i64::MIN).
+    if auth_date > now.saturating_add(CLOCK_SKEW) {
         return Err(InitDataError::Future);
     }
-    let age = now - auth_date;
-    if age > i64::try_from(max_age).unwrap_or(i64::MAX) {
-        return Err(InitDataError::Stale { age, max_age });
+    let age = i128::from(now) - i128::from(auth_date);
+    if age > i128::from(max_age) {
+        return Err(InitDataError::Stale {
+            age: i64::try_from(age).unwrap_or(i64::MAX),
+            max_age,
+        });
     }
     let user: WebAppUser = fields
         .get("user")
@@ -381,6 +388,35 @@ mod tests {
             validate(&fresh(NOW + 3600), TOKEN, NOW, DAY),
             Err(InitDataError::Future)
         );
+    }
+
+    /// Found by `tests/fuzz.rs` (init_data_signed): a genuinely signed `auth_date` of
+    /// i64::MIN overflowed `now - auth_date` (a panic in debug builds, a wrong age in release).
+    #[test]
+    fn fuzz_regression_extreme_auth_date_is_refused_without_overflow() {
+        let min = fresh(i64::MIN);
+        assert!(matches!(
+            validate(&min, TOKEN, NOW, DAY),
+            Err(InitDataError::Stale { age: i64::MAX, .. })
+        ));
+        assert_eq!(
+            validate(&fresh(i64::MAX), TOKEN, NOW, DAY),
+            Err(InitDataError::Future)
+        );
+        // A clock at the far end of time does not overflow either, and the age stays exact.
+        assert!(validate(&fresh(NOW), TOKEN, i64::MAX, u64::MAX).is_ok());
+        assert!(matches!(
+            validate(&fresh(-NOW), TOKEN, i64::MAX, i64::MAX as u64),
+            Err(InitDataError::Stale { age: i64::MAX, .. })
+        ));
+    }
+
+    /// Found by `tests/fuzz.rs` (init_data_raw): a repeated key holding a line break was
+    /// quoted as is, and the refusal took several lines.
+    #[test]
+    fn fuzz_regression_duplicate_key_message_is_one_line() {
+        let e = validate("a%0D%0A=1&a%0D%0A=2", TOKEN, NOW, DAY).unwrap_err();
+        assert_eq!(e.to_string(), "initData repeats the field 'a\\r\\n'");
     }
 
     #[test]
