@@ -23,8 +23,9 @@ say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "rustc: $(rustc --version)"
 
 say ""
-say "== build (cargo bench --no-run)"
-cargo bench --no-run 2>&1 | tail -n 3 | tee -a "$log"
+benches=(--bench store --bench faq --bench panel_load --bench bot_updates --bench snapshot_load --bench import_memory)
+say "== build (cargo bench --no-run ${benches[*]})"
+cargo bench --no-run "${benches[@]}" 2>&1 | tail -n 3 | tee -a "$log"
 
 run() {
   local name="$1"

@@ -22,17 +22,7 @@ pub struct RestoreReport {
 fn corrupt(path: &Path, reason: impl std::fmt::Display) -> ArchiveError {
     // Library messages may quote the damaged bytes: control characters are shown escaped so
     // the reason stays on one line.
-    let reason: String = reason
-        .to_string()
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect();
+    let reason = crate::domain::validate::one_line(&reason.to_string()).into_owned();
     ArchiveError::Corrupt {
         path: path.to_path_buf(),
         reason,

@@ -58,24 +58,8 @@ impl std::fmt::Debug for Secret {
 /// A configuration problem, said in one line (control characters in a quoted value, say a
 /// line break in an environment variable, are shown escaped).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", one_line(&self.0))]
+#[error("{}", crate::domain::validate::one_line(&self.0))]
 pub struct ConfigError(pub String);
-
-fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return s.into();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect::<String>()
-        .into()
-}
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

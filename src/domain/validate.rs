@@ -205,6 +205,24 @@ pub fn sku(value: &str) -> Result<String, ValidationError> {
     Ok(v)
 }
 
+/// `s` on one line: control characters (line breaks, tabs, …), which error messages may quote
+/// from hostile input, are shown escaped (`\n`, `\u{1b}`).
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

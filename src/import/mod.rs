@@ -85,20 +85,7 @@ impl ImportError {
     /// breaks or tabs, and the parsers' own messages quote the input) are shown escaped.
     pub fn new(file: &str, line: Option<u64>, message: impl Into<String>) -> ImportError {
         let message: String = message.into();
-        let message = if message.chars().any(char::is_control) {
-            message
-                .chars()
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect()
-        } else {
-            message
-        };
+        let message = crate::domain::validate::one_line(&message).into_owned();
         ImportError {
             file: file.to_string(),
             line,

@@ -82,13 +82,7 @@ pub fn balances_page(
     let mut records = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
         let index = first + i as u32;
-        let at = |field: &str, msg: String| {
-            ImportError::new(
-                &source(entity),
-                None,
-                format!("record {index}: {field}: {msg}"),
-            )
-        };
+        let at = |field: &str, msg: String| field_error(entity, index, field, msg);
         let obj = object(entity, index, v)?;
         let key = text_field(obj, fields.item).map_err(|m| at(fields.item, m))?;
         if key.trim().is_empty() {
@@ -110,6 +104,15 @@ pub fn balances_page(
     Ok(Page { records, next })
 }
 
+/// What is wrong with `field` of record `index`.
+fn field_error(entity: &str, index: u32, field: &str, msg: String) -> ImportError {
+    ImportError::new(
+        &source(entity),
+        None,
+        format!("record {index}: {field}: {msg}"),
+    )
+}
+
 /// Reads one page of the goods' catalogue (see [`balances_page`]). A good without an article
 /// has an empty one; a missing name field reads as an empty name.
 pub fn catalog_page(
@@ -122,13 +125,7 @@ pub fn catalog_page(
     let mut records = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
         let index = first + i as u32;
-        let at = |field: &str, msg: String| {
-            ImportError::new(
-                &source(entity),
-                None,
-                format!("record {index}: {field}: {msg}"),
-            )
-        };
+        let at = |field: &str, msg: String| field_error(entity, index, field, msg);
         let obj = object(entity, index, v)?;
         let key = text_field(obj, fields.key).map_err(|m| at(fields.key, m))?;
         let article = match obj.get(fields.article) {
