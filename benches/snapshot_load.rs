@@ -35,29 +35,23 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/panel.rs"]
+mod panel_support;
 #[path = "../tests/snapshot_support/mod.rs"]
 mod snapshot_support;
 #[path = "../tests/tg_emulator/mod.rs"]
 mod tg_emulator;
 
 use std::io::Write;
-use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Sandbox;
-use helpdesk::clock::SystemClock;
-use helpdesk::domain::{
-    Actor, Category, EventKind, Language, Priority, Role, Source, Ticket, TicketStatus,
-};
-use helpdesk::service::{NewStaff, Service, ServiceConfig};
-use helpdesk::store::{Seq, Store};
+use panel_support::{fill, http, login};
 use snapshot_support::{Progress, TOKEN};
 use tg_emulator::Emulator;
 
-const LOGIN: &str = "bench";
-const PASSWORD: &str = "bench-password-1";
 const FIRST_USER: i64 = 8_000_001;
 const PROBE_EVERY: Duration = Duration::from_millis(20);
 
@@ -68,159 +62,6 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// `n` tickets (with event and audit row), 5,000 per transaction, and the admin account.
-fn fill(dir: &Path, n: u64) -> Duration {
-    let started = Instant::now();
-    let svc = Service::new(
-        Store::open(dir).expect("open store"),
-        Arc::new(SystemClock),
-        ServiceConfig {
-            staff_chat_id: 0,
-            default_language: Language::Ru,
-            email_enabled: false,
-            sla: None,
-        },
-    );
-    svc.add_staff(
-        &Actor::Cli,
-        NewStaff {
-            login: LOGIN.into(),
-            password: PASSWORD.into(),
-            role: Role::Admin,
-            telegram_id: None,
-            display_name: None,
-        },
-    )
-    .expect("staff account");
-    let words = [
-        "принтер",
-        "не",
-        "печатает",
-        "бумага",
-        "картридж",
-        "сеть",
-        "пароль",
-        "монитор",
-        "1С",
-        "VPN",
-    ];
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    let mut rnd = move |k: usize| {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) % k as u64) as usize
-    };
-    let start = svc.now() - n as i64 * 60;
-    let mut done = 0;
-    while done < n {
-        let mut tx = svc.store().write().expect("write tx");
-        for _ in 0..5_000.min(n - done) {
-            let id = tx.next_id(Seq::Ticket).expect("id");
-            let at = start + id as i64 * 60;
-            let text = |r: &mut dyn FnMut(usize) -> usize, k: usize| {
-                (0..k)
-                    .map(|_| words[r(words.len())])
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            let t = Ticket {
-                id,
-                requester: None,
-                requester_name: "Иван Петров".into(),
-                department: Some("Бухгалтерия".into()),
-                category: Category::ALL[rnd(Category::ALL.len())],
-                priority: Priority::ALL[rnd(Priority::ALL.len())],
-                status: [
-                    TicketStatus::New,
-                    TicketStatus::InProgress,
-                    TicketStatus::Closed,
-                ][rnd(3)],
-                assignee: None,
-                subject: text(&mut rnd, 4),
-                description: text(&mut rnd, 14),
-                order_lines: Vec::new(),
-                source: Source::Panel,
-                created_at: at,
-                updated_at: at,
-                first_response_at: None,
-                resolved_at: None,
-                closed_at: None,
-                response_due: None,
-                resolve_due: None,
-                rejection_reason: None,
-                rating: None,
-            };
-            tx.put_ticket(&t).expect("ticket");
-            tx.add_event(id, at, Actor::Cli, EventKind::Created)
-                .expect("event");
-            tx.add_audit(
-                at,
-                &Actor::Cli,
-                "ticket.create",
-                format!("ticket:{}", t.number()),
-                t.subject.clone(),
-            )
-            .expect("audit");
-        }
-        tx.commit().expect("commit");
-        done = (done + 5_000).min(n);
-    }
-    started.elapsed()
-}
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .no_proxy()
-        .build()
-        .expect("client")
-}
-
-/// Signs in; returns the `Cookie` header value.
-fn login(base: &str) -> String {
-    let client = http();
-    let page = client
-        .get(format!("{base}/login"))
-        .send()
-        .expect("login page");
-    let csrf_cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("hd_csrf="))
-        .map(|v| v.split(';').next().unwrap().to_string())
-        .expect("csrf cookie");
-    let html = page.text().expect("login html");
-    let token = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("csrf field")
-        .to_string();
-    let r = client
-        .post(format!("{base}/login"))
-        .header("cookie", &csrf_cookie)
-        .form(&[
-            ("csrf", token.as_str()),
-            ("login", LOGIN),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .expect("login");
-    assert_eq!(r.status().as_u16(), 303, "login failed");
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("hd_session="))
-        .map(|v| v.split(';').next().unwrap().to_string())
-        .expect("session cookie")
-}
-
-/// Latencies (ms) of `GET /tickets` every [`PROBE_EVERY`] for `secs`.
 fn probe(client: &reqwest::blocking::Client, base: &str, cookie: &str, secs: u64) -> Vec<f64> {
     let url = format!("{base}/tickets");
     let end = Instant::now() + Duration::from_secs(secs);
